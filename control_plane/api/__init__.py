@@ -1,0 +1,1 @@
+"""Route handlers of the management API, one module per resource."""

@@ -1,0 +1,1 @@
+"""Operator subcommands of `assistiv-gateway`; importing a module registers it."""
