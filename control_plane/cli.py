@@ -81,9 +81,7 @@ def _common() -> argparse.ArgumentParser:
 def _add_core(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     serve = subparsers.add_parser("serve", parents=[common], help="start the gateway")
     serve.add_argument("--host", help="public address to bind (ASSISTIV_HOST, 127.0.0.1)")
-    serve.add_argument(
-        "--port", help="public port; 0 picks a free one (ASSISTIV_PORT, 8080)"
-    )
+    serve.add_argument("--port", help="public port; 0 picks a free one (ASSISTIV_PORT, 8080)")
     serve.add_argument(
         "--workers",
         dest="control_plane_workers",
@@ -160,7 +158,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args.json, "command_failed", str(exc), 1)
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

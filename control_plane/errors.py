@@ -107,9 +107,7 @@ def envelope_response(
 
 
 def _api_error(request: Request, exc: ApiError) -> Response[bytes]:
-    return envelope_response(
-        request, exc.code, exc.message, param=exc.param, headers=exc.headers
-    )
+    return envelope_response(request, exc.code, exc.message, param=exc.param, headers=exc.headers)
 
 
 def _validation_param(exc: ValidationException) -> str | None:
@@ -147,7 +145,7 @@ def _http_error(request: Request, exc: HTTPException) -> Response[bytes]:
 
 def _unexpected(request: Request, exc: Exception) -> Response[bytes]:
     request_id = request_id_of(request)
-    logger.exception(
+    logger.error(
         "unhandled error in %s %s (request_id=%s)",
         request.method,
         request.url.path,

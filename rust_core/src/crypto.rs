@@ -132,7 +132,10 @@ mod tests {
         let sealed = ring.seal(b"sk-secret", b"provider:p:openai").unwrap();
         assert!(sealed.starts_with(&format!("v1.{}.", ring.current_id())));
         assert!(!sealed.contains("sk-secret"));
-        assert_eq!(ring.open(&sealed, b"provider:p:openai").unwrap(), b"sk-secret");
+        assert_eq!(
+            ring.open(&sealed, b"provider:p:openai").unwrap(),
+            b"sk-secret"
+        );
     }
 
     #[test]
@@ -151,14 +154,23 @@ mod tests {
             vec![MasterKey::new(&[1; 32]).unwrap()],
         );
         assert_eq!(rotated.open(&sealed, b"").unwrap(), b"x");
-        assert!(rotated.seal(b"y", b"").unwrap().contains(rotated.current_id()));
+        assert!(rotated
+            .seal(b"y", b"")
+            .unwrap()
+            .contains(rotated.current_id()));
     }
 
     #[test]
     fn unknown_key_and_garbage_fail() {
         let sealed = keyring(1).seal(b"x", b"").unwrap();
-        assert!(matches!(keyring(3).open(&sealed, b""), Err(CryptoError::UnknownKeyId(_))));
+        assert!(matches!(
+            keyring(3).open(&sealed, b""),
+            Err(CryptoError::UnknownKeyId(_))
+        ));
         assert_eq!(keyring(1).open("v1.zz", b""), Err(CryptoError::Malformed));
-        assert_eq!(MasterKey::new(&[0; 16]).err(), Some(CryptoError::KeyLength(16)));
+        assert_eq!(
+            MasterKey::new(&[0; 16]).err(),
+            Some(CryptoError::KeyLength(16))
+        );
     }
 }

@@ -231,6 +231,9 @@ mod tests {
     #[test]
     fn unknown_code_is_internal() {
         assert_eq!(code_info("nope").status, 500);
-        assert_eq!(GatewayError::new("upstream_timeout", "x").source, Source::Upstream);
+        assert_eq!(
+            GatewayError::new("upstream_timeout", "x").source,
+            Source::Upstream
+        );
     }
 }

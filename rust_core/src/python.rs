@@ -66,7 +66,11 @@ fn init_logging(level: &str, format: &str) -> PyResult<()> {
     let format = match format {
         "json" => LogFormat::Json,
         "text" => LogFormat::Text,
-        other => return Err(PyValueError::new_err(format!("unknown log format {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown log format {other:?}"
+            )))
+        }
     };
     logging::init(level, format);
     Ok(())
@@ -184,7 +188,12 @@ impl PyKeyring {
             .map_err(|err| PyValueError::new_err(err.to_string()))
     }
 
-    fn open<'py>(&self, py: Python<'py>, sealed: &str, aad: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    fn open<'py>(
+        &self,
+        py: Python<'py>,
+        sealed: &str,
+        aad: &[u8],
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let plain = self
             .inner
             .open(sealed, aad)

@@ -215,7 +215,13 @@ async fn serve(
     }
     drop(listener);
     tracing::info!("data plane stopping");
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-        tracing::warn!(grace_ms = grace.as_millis() as u64, "in-flight requests cut at shutdown");
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = grace.as_millis() as u64,
+            "in-flight requests cut at shutdown"
+        );
     }
 }

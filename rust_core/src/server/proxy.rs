@@ -87,12 +87,28 @@ impl ControlPlane {
     }
 
     /// Forward `request` and stream the answer back.
+    ///
+    /// A declared `Content-Length` over `max_body_bytes` is rejected here; the control plane
+    /// enforces the same limit on chunked bodies as it reads them.
     pub async fn forward(
         &self,
         request: Request<Incoming>,
         peer: SocketAddr,
         request_id: &str,
+        max_body_bytes: usize,
     ) -> Response<Body> {
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > max_body_bytes as u64) {
+            let err = GatewayError::new(
+                "payload_too_large",
+                format!("the request body exceeds the limit of {max_body_bytes} bytes"),
+            );
+            return h::error(&err, request_id);
+        }
         let (mut parts, body) = request.into_parts();
         let path = parts
             .uri

@@ -27,7 +27,13 @@ pub async fn handle(
         (&Method::GET, "/healthz") => health::healthz(),
         (&Method::GET, "/readyz") => health::readyz(&state, &request_id).await,
         (_, "/healthz" | "/readyz") => method_not_allowed(&method, &request_id),
-        _ => state.control.forward(request, peer, &request_id).await,
+        _ => {
+            let limit = state.config.max_body_bytes;
+            state
+                .control
+                .forward(request, peer, &request_id, limit)
+                .await
+        }
     };
 
     h::set_request_id(&mut response, &request_id);
@@ -43,7 +49,10 @@ pub async fn handle(
 }
 
 fn method_not_allowed(method: &Method, request_id: &str) -> Response<Body> {
-    let err = GatewayError::new("method_not_allowed", format!("{method} is not allowed here"));
+    let err = GatewayError::new(
+        "method_not_allowed",
+        format!("{method} is not allowed here"),
+    );
     let mut response = h::error(&err, request_id);
     response
         .headers_mut()
