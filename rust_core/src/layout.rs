@@ -11,12 +11,16 @@ pub const NAMESPACE: &str = "ag";
 /// Pub/sub channel on which cache invalidations are published.
 pub const INVALIDATION_CHANNEL: &str = "ag:invalidate";
 
-/// Key record (hash) of an API key, found by its HMAC hash.
+/// Key record (hash) of an API key, found by its HMAC hash. Fields: `kind`
+/// (`platform` or `end_user`), `key_id`, `platform_id`, `owner_id` (platform
+/// keys), `end_user_id` (end-user keys), `created_at` (Unix ms). Revoking a key
+/// deletes this record and publishes `apikey:<hash>` on [`INVALIDATION_CHANNEL`].
 pub fn api_key(key_hash: &str) -> String {
     format!("{NAMESPACE}:apikey:{key_hash}")
 }
 
-/// Platform record (hash).
+/// Platform record (hash): `id`, `name`, `slug`, `owner_id`, `created_at`, and
+/// `settings` as JSON.
 pub fn platform(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:platform")
 }
@@ -26,12 +30,48 @@ pub fn platforms_index() -> String {
     format!("{NAMESPACE}:platforms")
 }
 
-/// Set of platform ids owned by one owner.
+/// Set of platform ids owned by one owner; a platform key reaches all of them.
 pub fn owner_platforms(owner_id: &str) -> String {
     format!("{NAMESPACE}:owner:{owner_id}:platforms")
 }
 
-/// Hash of provider configs of a platform: field = provider, value = JSON with a sealed key.
+/// Platform keys of a platform (hash): key id to JSON metadata
+/// (`id`, `name`, `key_prefix`, `key_hash`, `created_at`).
+pub fn platform_keys(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:platform_keys")
+}
+
+/// Last use of each key of a platform (hash): key id to Unix ms, written coalesced.
+pub fn key_last_used(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:key_last_used")
+}
+
+/// End-user record (hash): `id`, `external_id`, `display_name`, `metadata`
+/// (JSON), `created_at`.
+pub fn end_user(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}")
+}
+
+/// External id to end-user id (hash), written with HSETNX so one external id
+/// makes one end user.
+pub fn end_users_by_external_id(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu_by_external_id")
+}
+
+/// All end-user ids of a platform (sorted set, score 0), paged with ZRANGEBYLEX
+/// because ids sort by creation time.
+pub fn end_users_index(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu_index")
+}
+
+/// Keys of one end user (hash): key id to JSON metadata, as for platform keys.
+pub fn end_user_keys(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:keys")
+}
+
+/// Provider configs of a platform (hash): provider name to JSON
+/// (`api_key` sealed with AAD `provider:<platform id>:<provider>`, `base_url`,
+/// `enabled`, `updated_at`). Changes publish `providers:<platform id>`.
 pub fn provider_configs(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:providers")
 }
@@ -43,6 +83,12 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("platform", [pid]) => platform(pid),
         ("platforms_index", []) => platforms_index(),
         ("owner_platforms", [owner]) => owner_platforms(owner),
+        ("platform_keys", [pid]) => platform_keys(pid),
+        ("key_last_used", [pid]) => key_last_used(pid),
+        ("end_user", [pid, eu]) => end_user(pid, eu),
+        ("end_users_by_external_id", [pid]) => end_users_by_external_id(pid),
+        ("end_users_index", [pid]) => end_users_index(pid),
+        ("end_user_keys", [pid, eu]) => end_user_keys(pid, eu),
         ("provider_configs", [pid]) => provider_configs(pid),
         ("invalidation_channel", []) => INVALIDATION_CHANNEL.to_owned(),
         _ => return None,
