@@ -156,5 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args.json, "invalid_settings", str(exc), 2)
     except CommandError as exc:
         return _fail(args.json, "command_failed", str(exc), 1)
+    except Exception as exc:
+        from control_plane.commands.store import StoreUnavailable  # noqa: PLC0415
+
+        if isinstance(exc, StoreUnavailable):
+            return _fail(args.json, "store_unavailable", str(exc), 1)
+        raise
     except KeyboardInterrupt:
         return 130

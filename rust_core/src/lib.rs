@@ -12,6 +12,8 @@ pub mod keyhash;
 pub mod layout;
 pub mod logging;
 pub mod server;
+pub mod sse;
+pub mod translate;
 
 #[cfg(feature = "python")]
 mod python;
