@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane import __version__, logsetup, native
-from control_plane.api import health, testing
+from control_plane.api import ROUTES, testing
 from control_plane.context import AppContext
 from control_plane.errors import EXCEPTION_HANDLERS
 from control_plane.settings import Settings, SettingsError
@@ -69,7 +69,7 @@ def load_worker_settings() -> Settings:
 
 
 def route_handlers(settings: Settings) -> list[Any]:
-    handlers: list[Any] = [health.healthz]
+    handlers: list[Any] = list(ROUTES)
     if settings.test_routes:
         handlers.extend(testing.ROUTES)
     return handlers

@@ -15,6 +15,9 @@ import pytest
 
 from tests.harness import Gateway, RedisServer, test_secrets
 
+# Each area's fixtures live in their own plugin module.
+pytest_plugins: list[str] = []
+
 
 @pytest.fixture(scope="session")
 def secrets() -> dict[str, str]:

@@ -1,7 +1,8 @@
 //! The PyO3 binding, imported in Python as `control_plane._rust_core`.
 //!
-//! Conversions happen here and nowhere else; every call that blocks (start,
-//! stop) releases the GIL.
+//! Conversions happen in this module tree and nowhere else; every call that
+//! blocks (start, stop) releases the GIL. Each area adds a submodule with a
+//! `register` function and one line in [`_rust_core`].
 
 use std::sync::Mutex;
 use std::time::Duration;
