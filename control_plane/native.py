@@ -4,6 +4,7 @@ from control_plane._rust_core import (
     VERSION,
     DataPlane,
     Keyring,
+    Simulator,
     StartupError,
     error_codes,
     error_envelope,
@@ -16,12 +17,14 @@ from control_plane._rust_core import (
     parse_key_kind,
     redis_key,
     start_data_plane,
+    start_simulator,
 )
 
 __all__ = [
     "VERSION",
     "DataPlane",
     "Keyring",
+    "Simulator",
     "StartupError",
     "error_codes",
     "error_envelope",
@@ -34,4 +37,5 @@ __all__ = [
     "parse_key_kind",
     "redis_key",
     "start_data_plane",
+    "start_simulator",
 ]

@@ -16,7 +16,9 @@ import pytest
 from tests.harness import Gateway, RedisServer, test_secrets
 
 # Each area's fixtures live in their own plugin module.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.simulator",
+]
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,3 @@
 """Operator subcommands of `assistiv-gateway`; importing a module registers it."""
+
+from control_plane.commands import simulator  # noqa: F401

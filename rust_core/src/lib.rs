@@ -12,6 +12,7 @@ pub mod keyhash;
 pub mod layout;
 pub mod logging;
 pub mod server;
+pub mod simulator;
 pub mod sse;
 pub mod translate;
 

@@ -1,0 +1,642 @@
+//! The per-request directive and the reply it scripts.
+//!
+//! A request steers the simulator with a line `#sim {json}` in the text of its
+//! last user message: everything after `#sim` up to the end of the text is
+//! read as one JSON object. Without a directive the reply is a fixed sentence
+//! that carries a digest of the last user message, so identical requests get
+//! identical content, usage and tool calls (ids and timestamps still differ).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::split::Split;
+
+/// The marker that starts a directive.
+pub const MARKER: &str = "#sim";
+
+/// Longest text piece, in characters; longer words are cut.
+const MAX_PIECE_CHARS: usize = 16;
+/// Characters of tool-call arguments per streamed fragment.
+const ARGUMENT_PIECE_CHARS: usize = 8;
+
+/// The JSON object after `#sim`. Unknown fields are rejected so that a typo fails loudly.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Directive {
+    pub text: Option<String>,
+    pub reasoning: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCallSpec>,
+    #[serde(default)]
+    pub usage: UsageSpec,
+    pub finish: Option<String>,
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub error: ErrorSpec,
+    /// Seconds sent as `retry-after` with an error status.
+    pub retry_after: Option<u64>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub cut_after: Option<u64>,
+    pub malformed_after: Option<u64>,
+    pub error_after: Option<u64>,
+    pub hang: Option<HangSpec>,
+    pub latency_ms: Option<u64>,
+    pub ttft_ms: Option<u64>,
+    pub tokens_per_second: Option<f64>,
+    pub split: Option<String>,
+    pub eol: Option<String>,
+    pub seed: Option<u64>,
+    pub tag: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCallSpec {
+    pub name: String,
+    /// A JSON object (sent as its exact text) or a string (sent as is, even if not JSON).
+    pub arguments: Option<Box<RawValue>>,
+    pub id: Option<String>,
+}
+
+/// Overrides of the computed token counts, in OpenAI's terms.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSpec {
+    /// Every prompt token, cached or not.
+    pub prompt: Option<u64>,
+    /// Every output token, reasoning included.
+    pub completion: Option<u64>,
+    #[serde(alias = "cache_read")]
+    pub cached: Option<u64>,
+    pub cache_write: Option<u64>,
+    pub reasoning: Option<u64>,
+}
+
+/// Fields of an error answer; each provider uses the ones its format has.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    pub message: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub code: Option<String>,
+    pub param: Option<String>,
+    /// Gemini's status string, such as `RESOURCE_EXHAUSTED`.
+    pub status: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum HangSpec {
+    /// `true` never answers at all.
+    Flag(bool),
+    /// Send the headers and this many events, then stall.
+    After(u64),
+}
+
+/// Find and parse the directive in `text`; `Ok(None)` when there is none.
+pub fn parse_directive(text: &str) -> Result<Option<Directive>, String> {
+    let Some(start) = find_marker(text) else {
+        return Ok(None);
+    };
+    let rest = &text[start + MARKER.len()..];
+    let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Directive>();
+    match values.next() {
+        Some(Ok(directive)) => Ok(Some(directive)),
+        Some(Err(err)) => Err(format!("invalid {MARKER} directive: {err}")),
+        None => Err(format!(
+            "invalid {MARKER} directive: expected a JSON object"
+        )),
+    }
+}
+
+/// The byte offset of a `#sim` that starts a line and is followed by whitespace.
+fn find_marker(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(after) = trimmed.strip_prefix(MARKER) {
+            if after.starts_with(char::is_whitespace) {
+                return Some(offset + indent);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Token counts of one reply in OpenAI's terms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Every prompt token, cached ones included.
+    pub prompt: u64,
+    /// Every output token, reasoning included.
+    pub completion: u64,
+    pub cached: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+
+    /// Prompt tokens neither read from nor written to the cache (Anthropic's `input_tokens`).
+    pub fn uncached_prompt(&self) -> u64 {
+        self.prompt.saturating_sub(self.cached + self.cache_write)
+    }
+
+    /// Output tokens that are not reasoning (Gemini's `candidatesTokenCount`).
+    pub fn visible_completion(&self) -> u64 {
+        self.completion.saturating_sub(self.reasoning)
+    }
+}
+
+/// Why generation stopped, before each provider names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finish {
+    Stop,
+    /// The output limit of the request was reached.
+    Length,
+    ToolCalls,
+    /// A provider-native value from the directive, sent verbatim.
+    Native(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The id from the directive; each format mints its own when absent.
+    pub id: Option<String>,
+    pub name: String,
+    /// The arguments as a JSON text (possibly invalid when the directive gave such a string).
+    pub arguments: String,
+    pub pieces: Vec<String>,
+}
+
+impl ToolCall {
+    /// The arguments as a JSON object, or `{}` when they are not one.
+    pub fn arguments_object(&self) -> &str {
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.arguments) {
+            Ok(_) => &self.arguments,
+            Err(_) => "{}",
+        }
+    }
+}
+
+/// Everything a format needs to render one answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub text: Vec<String>,
+    pub reasoning: Vec<String>,
+    pub tool_calls: Vec<ToolCall>,
+    pub usage: Usage,
+    pub finish: Finish,
+    /// A short hex digest of the request's last user message, used to mint stable ids.
+    pub digest: String,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        self.text.concat()
+    }
+
+    pub fn reasoning(&self) -> String {
+        self.reasoning.concat()
+    }
+}
+
+/// What a format reads from a request before the reply is built.
+#[derive(Clone, Debug, Default)]
+pub struct Prompt {
+    /// The text of the last user message.
+    pub last_user_text: String,
+    pub prompt_tokens: u64,
+    /// The request's output limit, if any.
+    pub max_tokens: Option<u64>,
+}
+
+/// Build the reply to a request from its prompt and directive.
+pub fn build_reply(prompt: &Prompt, directive: &Directive) -> Reply {
+    let digest = digest(&prompt.last_user_text);
+    let text = match &directive.text {
+        Some(text) => text.clone(),
+        None if directive.tool_calls.is_empty() => default_text(&digest),
+        None => String::new(),
+    };
+    let mut text = split_text(&text);
+    let mut reasoning = directive
+        .reasoning
+        .as_deref()
+        .map(split_text)
+        .unwrap_or_default();
+    let mut tool_calls: Vec<ToolCall> = directive.tool_calls.iter().map(tool_call).collect();
+
+    let mut finish = if tool_calls.is_empty() {
+        Finish::Stop
+    } else {
+        Finish::ToolCalls
+    };
+    let wanted = reasoning.len() + text.len() + argument_pieces(&tool_calls);
+    if let Some(limit) = prompt.max_tokens.map(|m| m as usize) {
+        if wanted > limit {
+            reasoning.truncate(limit);
+            text.truncate(limit - reasoning.len());
+            tool_calls.clear();
+            finish = Finish::Length;
+        }
+    }
+    if let Some(native) = &directive.finish {
+        finish = Finish::Native(native.clone());
+    }
+
+    let spec = &directive.usage;
+    let usage = Usage {
+        prompt: spec.prompt.unwrap_or(prompt.prompt_tokens),
+        completion: spec
+            .completion
+            .unwrap_or((reasoning.len() + text.len() + argument_pieces(&tool_calls)) as u64),
+        cached: spec.cached.unwrap_or(0),
+        cache_write: spec.cache_write.unwrap_or(0),
+        reasoning: spec.reasoning.unwrap_or(reasoning.len() as u64),
+    };
+    Reply {
+        text,
+        reasoning,
+        tool_calls,
+        usage,
+        finish,
+        digest,
+    }
+}
+
+fn argument_pieces(calls: &[ToolCall]) -> usize {
+    calls.iter().map(|call| call.pieces.len()).sum()
+}
+
+fn tool_call(spec: &ToolCallSpec) -> ToolCall {
+    let arguments = match &spec.arguments {
+        None => "{}".to_owned(),
+        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
+            Ok(text) => text,
+            Err(_) => raw.get().to_owned(),
+        },
+    };
+    let pieces = chunk_chars(&arguments, ARGUMENT_PIECE_CHARS);
+    ToolCall {
+        id: spec.id.clone(),
+        name: spec.name.clone(),
+        arguments,
+        pieces,
+    }
+}
+
+/// The first 8 hex digits of SHA-256 of `text`.
+pub fn digest(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..4])
+}
+
+/// The reply when the directive gives no text: a fixed sentence with the digest.
+pub fn default_text(digest: &str) -> String {
+    format!("Simulated reply {digest}: the quick brown fox jumps over the lazy dog.")
+}
+
+/// Cut `text` into pieces: each word with the whitespace before it, and words longer than
+/// 16 characters cut every 16 characters. Whitespace at the end joins the last word. The
+/// pieces concatenate to `text`.
+pub fn split_text(text: &str) -> Vec<String> {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut chars_in_word = 0;
+    let mut previous_was_space = false;
+    for c in text.chars() {
+        let space = c.is_whitespace();
+        let gap_starts = space && !previous_was_space;
+        let word_too_long = !space && chars_in_word == MAX_PIECE_CHARS;
+        if !current.is_empty() && (gap_starts || word_too_long) {
+            pieces.push(std::mem::take(&mut current));
+            chars_in_word = 0;
+        }
+        current.push(c);
+        if !space {
+            chars_in_word += 1;
+        }
+        previous_was_space = space;
+    }
+    match pieces.last_mut() {
+        Some(last) if current.chars().all(char::is_whitespace) => last.push_str(&current),
+        _ if !current.is_empty() => pieces.push(current),
+        _ => {}
+    }
+    pieces
+}
+
+/// Cut `text` every `size` characters.
+fn chunk_chars(text: &str, size: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(size)
+        .map(|chunk| chunk.iter().collect())
+        .collect()
+}
+
+/// Where a fault or stall happens, counted in events (or in bytes of a non-streamed body).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Close the connection after this many events.
+    pub cut_after: Option<u64>,
+    /// Send a data line that is not JSON after this many events, then go on.
+    pub malformed_after: Option<u64>,
+    /// Send the provider's in-stream error event after this many events, then end.
+    pub error_after: Option<u64>,
+    /// Stall after this many events until the client goes away.
+    pub hang_after: Option<u64>,
+}
+
+/// Line ends of the SSE framing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl Eol {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "lf" => Ok(Eol::Lf),
+            "crlf" => Ok(Eol::CrLf),
+            "cr" => Ok(Eol::Cr),
+            other => Err(format!("eol: expected lf, crlf or cr, got {other:?}")),
+        }
+    }
+
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Eol::Lf => b"\n",
+            Eol::CrLf => b"\r\n",
+            Eol::Cr => b"\r",
+        }
+    }
+}
+
+/// Timing, splitting and faults of one answer: the directive over the server's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub latency: Duration,
+    pub ttft: Duration,
+    /// Time between two tokens after the first; zero sends them at once.
+    pub per_token: Duration,
+    pub split: Split,
+    /// The line ends; `None` lets the format choose its provider's.
+    pub eol: Option<Eol>,
+    pub seed: u64,
+    pub faults: Faults,
+    /// Never send an answer.
+    pub hang_before: bool,
+}
+
+/// Server-wide defaults that a directive may override.
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults {
+    pub latency_ms: u64,
+    pub ttft_ms: u64,
+    pub tokens_per_second: f64,
+    pub split: Split,
+}
+
+/// Combine `directive` with the server's `defaults`. `body_digest` seeds the adversarial
+/// splitter unless the directive gives a seed.
+pub fn delivery(
+    directive: &Directive,
+    defaults: &Defaults,
+    body_digest: u64,
+) -> Result<Delivery, String> {
+    let tokens_per_second = directive
+        .tokens_per_second
+        .unwrap_or(defaults.tokens_per_second);
+    if !tokens_per_second.is_finite() || tokens_per_second < 0.0 {
+        return Err(format!(
+            "tokens_per_second: expected a number >= 0, got {tokens_per_second}"
+        ));
+    }
+    let per_token = if tokens_per_second > 0.0 {
+        Duration::from_secs_f64(1.0 / tokens_per_second)
+    } else {
+        Duration::ZERO
+    };
+    let split = match &directive.split {
+        Some(text) => Split::parse(text).map_err(|err| format!("split: {err}"))?,
+        None => defaults.split,
+    };
+    let eol = directive.eol.as_deref().map(Eol::parse).transpose()?;
+    let (hang_before, hang_after) = match directive.hang {
+        Some(HangSpec::Flag(true)) => (true, None),
+        Some(HangSpec::Flag(false)) | None => (false, None),
+        Some(HangSpec::After(n)) => (false, Some(n)),
+    };
+    Ok(Delivery {
+        latency: Duration::from_millis(directive.latency_ms.unwrap_or(defaults.latency_ms)),
+        ttft: Duration::from_millis(directive.ttft_ms.unwrap_or(defaults.ttft_ms)),
+        per_token,
+        split,
+        eol,
+        seed: directive.seed.unwrap_or(body_digest),
+        faults: Faults {
+            cut_after: directive.cut_after,
+            malformed_after: directive.malformed_after,
+            error_after: directive.error_after,
+            hang_after,
+        },
+        hang_before,
+    })
+}
+
+/// Bytes of the string leaves of `value`, except the values of `role` and `type` keys.
+pub fn text_bytes(value: &serde_json::Value) -> u64 {
+    match value {
+        serde_json::Value::String(text) => text.len() as u64,
+        serde_json::Value::Array(items) => items.iter().map(text_bytes).sum(),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .filter(|(key, _)| key.as_str() != "role" && key.as_str() != "type")
+            .map(|(_, value)| text_bytes(value))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// The prompt tokens of one message: 3 plus a quarter of its text bytes, rounded up.
+pub fn message_tokens(message: &serde_json::Value) -> u64 {
+    3 + text_bytes(message).div_ceil(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn prompt(text: &str) -> Prompt {
+        Prompt {
+            last_user_text: text.to_owned(),
+            prompt_tokens: 10,
+            max_tokens: None,
+        }
+    }
+
+    fn directive(json: &str) -> Directive {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn directive_found_on_its_own_line() {
+        let parsed = parse_directive("Hello\n  #sim {\"text\": \"hi\"}\nignored")
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.text.as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn directive_may_span_lines() {
+        let parsed = parse_directive("#sim {\n \"text\": \"a\",\n \"tag\": \"t\"\n}")
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.tag.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn marker_inside_a_line_is_plain_text() {
+        assert!(parse_directive("say #sim {\"text\": 1}").unwrap().is_none());
+        assert!(parse_directive("#simulate this").unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_directive_reported() {
+        let err = parse_directive("#sim {\"txt\": \"x\"}").unwrap_err();
+        assert!(err.contains("unknown field `txt`"), "{err}");
+        assert!(parse_directive("#sim nope").is_err());
+    }
+
+    #[test]
+    fn default_reply_depends_only_on_the_message() {
+        let a = build_reply(&prompt("What is 2+2?"), &Directive::default());
+        let b = build_reply(&prompt("What is 2+2?"), &Directive::default());
+        let c = build_reply(&prompt("What is 3+3?"), &Directive::default());
+        assert_eq!(a, b);
+        assert_ne!(a.text(), c.text());
+        assert_eq!(a.text(), default_text(&digest("What is 2+2?")));
+        assert_eq!(a.text.len(), 12);
+        assert_eq!(a.usage.completion, 12);
+        assert_eq!(a.usage.prompt, 10);
+        assert_eq!(a.finish, Finish::Stop);
+    }
+
+    #[test]
+    fn pieces_are_words_with_leading_space() {
+        assert_eq!(split_text("Hi there,  you"), vec!["Hi", " there,", "  you"]);
+        assert_eq!(split_text(" lead"), vec![" lead"]);
+        assert_eq!(split_text("   "), vec!["   "]);
+        assert_eq!(split_text("trail "), vec!["trail "]);
+        let long = "a".repeat(40);
+        assert_eq!(split_text(&long).len(), 3);
+        assert_eq!(split_text("").len(), 0);
+        assert_eq!(split_text("héllo wörld").concat(), "héllo wörld");
+    }
+
+    #[test]
+    fn tool_calls_replace_default_text() {
+        let d = directive(
+            r#"{"tool_calls": [{"name": "f", "arguments": {"city": "Paris"}}, {"name": "g", "arguments": "not json"}]}"#,
+        );
+        let reply = build_reply(&prompt("x"), &d);
+        assert!(reply.text.is_empty());
+        assert_eq!(reply.finish, Finish::ToolCalls);
+        assert_eq!(reply.tool_calls[0].arguments, r#"{"city": "Paris"}"#);
+        assert_eq!(
+            reply.tool_calls[0].arguments_object(),
+            r#"{"city": "Paris"}"#
+        );
+        assert_eq!(reply.tool_calls[1].arguments, "not json");
+        assert_eq!(reply.tool_calls[1].arguments_object(), "{}");
+        // 17 and 8 characters: 3 + 1 pieces.
+        assert_eq!(reply.usage.completion, 4);
+    }
+
+    #[test]
+    fn max_tokens_truncates_and_finishes_with_length() {
+        let mut p = prompt("x");
+        p.max_tokens = Some(3);
+        let d = directive(r#"{"reasoning": "one two", "text": "a b c d"}"#);
+        let reply = build_reply(&p, &d);
+        assert_eq!(reply.reasoning(), "one two");
+        assert_eq!(reply.text(), "a");
+        assert_eq!(reply.finish, Finish::Length);
+        assert_eq!(reply.usage.completion, 3);
+        assert_eq!(reply.usage.reasoning, 2);
+    }
+
+    #[test]
+    fn usage_overrides_apply() {
+        let d = directive(
+            r#"{"usage": {"prompt": 100, "completion": 7, "cache_read": 40, "cache_write": 10, "reasoning": 2}}"#,
+        );
+        let usage = build_reply(&prompt("x"), &d).usage;
+        assert_eq!(
+            usage,
+            Usage {
+                prompt: 100,
+                completion: 7,
+                cached: 40,
+                cache_write: 10,
+                reasoning: 2
+            }
+        );
+        assert_eq!(usage.uncached_prompt(), 50);
+        assert_eq!(usage.visible_completion(), 5);
+        assert_eq!(usage.total(), 107);
+    }
+
+    #[test]
+    fn native_finish_wins() {
+        let d = directive(r#"{"finish": "SAFETY"}"#);
+        assert_eq!(
+            build_reply(&prompt("x"), &d).finish,
+            Finish::Native("SAFETY".to_owned())
+        );
+    }
+
+    #[test]
+    fn delivery_combines_directive_and_defaults() {
+        let defaults = Defaults {
+            latency_ms: 5,
+            ttft_ms: 7,
+            tokens_per_second: 100.0,
+            split: Split::None,
+        };
+        let d = directive(r#"{"ttft_ms": 50, "split": "bytes:3", "hang": 2, "eol": "crlf"}"#);
+        let delivery = delivery(&d, &defaults, 99).unwrap();
+        assert_eq!(delivery.latency, Duration::from_millis(5));
+        assert_eq!(delivery.ttft, Duration::from_millis(50));
+        assert_eq!(delivery.per_token, Duration::from_millis(10));
+        assert_eq!(delivery.split, Split::Bytes(3));
+        assert_eq!(delivery.eol, Some(Eol::CrLf));
+        assert_eq!(delivery.faults.hang_after, Some(2));
+        assert!(!delivery.hang_before);
+        assert_eq!(delivery.seed, 99);
+        let hang = directive(r#"{"hang": true}"#);
+        assert!(super::delivery(&hang, &defaults, 0).unwrap().hang_before);
+    }
+
+    #[test]
+    fn message_tokens_count_text_but_not_roles() {
+        let message = json!({"role": "user", "content": [{"type": "text", "text": "abcdefghi"}]});
+        assert_eq!(message_tokens(&message), 3 + 3);
+        assert_eq!(message_tokens(&json!({"role": "user", "content": ""})), 3);
+    }
+}
