@@ -14,6 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::GatewayError;
 use crate::sse;
 
+pub mod anthropic;
+pub mod chat;
+pub mod errors;
+pub mod gemini;
+
+pub use anthropic::ANTHROPIC;
+pub use gemini::GEMINI;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -152,4 +160,13 @@ pub trait Adapter: Sync {
     fn parse_error(&self, status: u16, headers: &http::HeaderMap, body: &[u8]) -> GatewayError;
 
     fn stream_translator(&self, ctx: &CallContext<'_>) -> Box<dyn StreamTranslator>;
+}
+
+/// Return the adapter for `provider`'s wire format, or `None` when the provider has none yet.
+pub fn adapter(provider: Provider) -> Option<&'static dyn Adapter> {
+    match provider {
+        Provider::Anthropic => Some(&ANTHROPIC),
+        Provider::Google => Some(&GEMINI),
+        Provider::Openai | Provider::Xai => None,
+    }
 }
