@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::errors;
-use super::script::{self, ErrorSpec, Finish, Prompt, Reply, Usage};
+use super::script::{self, Finish, Prompt, Reply, Usage};
 use super::stream::{Event, Script};
 use super::wire::{self, Call};
 use super::Invalid;
@@ -390,7 +390,7 @@ pub fn stream(request: &ChatRequest, reply: &Reply, call: &Call<'_>) -> Script {
             None,
             br#"{"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"#,
         ),
-        error: call.json_frame(None, &errors::openai(500, &ErrorSpec::default())),
+        error: call.json_frame(None, &errors::openai(500, &reply.error)),
     }
 }
 
@@ -408,6 +408,7 @@ mod tests {
             created: 1_700_000_000,
             eol: Eol::Lf,
             body_digest: 5,
+            error_after: 0,
         }
     }
 

@@ -193,6 +193,25 @@ fn gemini_defaults(status: u16) -> (&'static str, &'static str) {
     }
 }
 
+/// The HTTP status that goes with a gRPC status name, for in-stream errors.
+pub fn gemini_code(status_name: &str) -> Option<u16> {
+    let code = match status_name {
+        "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => 400,
+        "UNAUTHENTICATED" => 401,
+        "PERMISSION_DENIED" => 403,
+        "NOT_FOUND" => 404,
+        "ABORTED" | "ALREADY_EXISTS" => 409,
+        "RESOURCE_EXHAUSTED" => 429,
+        "CANCELLED" => 499,
+        "INTERNAL" | "UNKNOWN" | "DATA_LOSS" => 500,
+        "UNIMPLEMENTED" => 501,
+        "UNAVAILABLE" => 503,
+        "DEADLINE_EXCEEDED" => 504,
+        _ => return None,
+    };
+    Some(code)
+}
+
 pub fn gemini(status: u16, spec: &ErrorSpec) -> GeminiError<'_> {
     gemini_with_details(status, spec, Vec::new())
 }
@@ -283,5 +302,7 @@ mod tests {
         };
         let chosen = parsed(body(Shape::Gemini, 400, &spec, "r"));
         assert_eq!(chosen["error"]["status"], "FAILED_PRECONDITION");
+        assert_eq!(gemini_code("RESOURCE_EXHAUSTED"), Some(429));
+        assert_eq!(gemini_code("nope"), None);
     }
 }

@@ -19,7 +19,7 @@ use super::router::{Api, Target};
 use super::script::{self, Delivery, Directive, Eol, ErrorSpec, Prompt, Reply};
 use super::stream::{self, Script};
 use super::wire::Call;
-use super::{auth, chat, Invalid, SimState};
+use super::{anthropic, auth, chat, gemini, responses, Invalid, SimState};
 use crate::server::http::{full, Body};
 
 /// Request bodies above this size get a 413.
@@ -28,46 +28,66 @@ const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// A request body read by its format.
 enum Parsed {
     Chat(chat::ChatRequest),
+    Responses(responses::ResponsesRequest),
+    Messages(anthropic::MessagesRequest),
+    Gemini(gemini::GeminiRequest),
 }
 
 impl Parsed {
-    fn read(api: &Api, body: &Value) -> Result<Self, Invalid> {
+    fn read(api: &Api, body: &Value, query: Option<&str>) -> Result<Self, Invalid> {
         match api {
             Api::Chat => chat::read(body).map(Parsed::Chat),
+            Api::Responses => responses::read(body).map(Parsed::Responses),
+            Api::Messages => anthropic::read(body).map(Parsed::Messages),
+            Api::Gemini { model, stream } => {
+                let sse = query.unwrap_or("").split('&').any(|pair| pair == "alt=sse");
+                gemini::read(body, model, *stream, sse).map(Parsed::Gemini)
+            }
         }
     }
 
     fn prompt(&self) -> &Prompt {
         match self {
             Parsed::Chat(request) => &request.prompt,
+            Parsed::Responses(request) => &request.prompt,
+            Parsed::Messages(request) => &request.prompt,
+            Parsed::Gemini(request) => &request.prompt,
         }
     }
 
     fn stream(&self) -> bool {
         match self {
             Parsed::Chat(request) => request.stream,
+            Parsed::Responses(request) => request.stream,
+            Parsed::Messages(request) => request.stream,
+            Parsed::Gemini(request) => request.stream,
         }
     }
 
     fn render(&self, reply: &Reply, call: &Call<'_>) -> Bytes {
         match self {
             Parsed::Chat(request) => chat::render(request, reply, call),
+            Parsed::Responses(request) => responses::render(request, reply, call),
+            Parsed::Messages(request) => anthropic::render(request, reply, call),
+            Parsed::Gemini(request) => gemini::render(request, reply, call),
         }
     }
 
     fn script(&self, reply: &Reply, call: &Call<'_>) -> Script {
         match self {
             Parsed::Chat(request) => chat::stream(request, reply, call),
+            Parsed::Responses(request) => responses::stream(request, reply, call),
+            Parsed::Messages(request) => anthropic::stream(request, reply, call),
+            Parsed::Gemini(request) => gemini::stream(request, reply, call),
         }
     }
 
-    /// The line ends the provider itself uses.
-    fn default_eol(&self) -> Eol {
-        Eol::Lf
-    }
-
     fn stream_content_type(&self) -> &'static str {
-        "text/event-stream; charset=utf-8"
+        match self {
+            Parsed::Gemini(request) if request.sse => "text/event-stream",
+            Parsed::Gemini(_) => "application/json; charset=UTF-8",
+            _ => "text/event-stream; charset=utf-8",
+        }
     }
 }
 
@@ -79,10 +99,13 @@ enum Plan {
         body: Bytes,
         retry_after: Option<u64>,
     },
-    Answer {
-        parsed: Parsed,
-        reply: Reply,
-    },
+    Answer(Box<Answer>),
+}
+
+/// A request to answer with a reply.
+struct Answer {
+    parsed: Parsed,
+    reply: Reply,
 }
 
 /// The parts of a decision every answer shares.
@@ -114,7 +137,7 @@ pub async fn generate(
     let decision = decide(&state, &target, &parts, &body, &request_id);
     let status = match &decision.plan {
         Plan::Reject { status, .. } => *status,
-        Plan::Answer { .. } => 200,
+        Plan::Answer(_) => 200,
     };
     let tracker = state.recorder.record(NewEntry {
         provider: target.provider.as_str(),
@@ -148,13 +171,15 @@ pub async fn generate(
             }
             response
         }
-        Plan::Answer { parsed, reply } => {
+        Plan::Answer(answer_plan) => {
+            let Answer { parsed, reply } = *answer_plan;
             let call = Call {
                 provider: target.provider,
                 serial: &serial,
                 created: crate::ids::now_millis() / 1000,
-                eol: delivery.eol.unwrap_or(parsed.default_eol()),
+                eol: delivery.eol.unwrap_or(Eol::Lf),
                 body_digest: body_digest(&body),
+                error_after: delivery.faults.error_after.unwrap_or(0),
             };
             answer(
                 &parsed,
@@ -226,7 +251,12 @@ fn decide(
         );
         return decision;
     };
-    let parsed = match Parsed::read(&target.api, &json) {
+    if target.api == Api::Messages && !parts.headers.contains_key(anthropic::VERSION_HEADER) {
+        let message = format!("{}: header is required", anthropic::VERSION_HEADER);
+        decision.plan = reject(400, &invalid_spec(&Invalid::new(message)));
+        return decision;
+    }
+    let parsed = match Parsed::read(&target.api, &json, parts.uri.query()) {
         Ok(parsed) => parsed,
         Err(invalid) => {
             decision.plan = reject(400, &invalid_spec(&invalid));
@@ -269,7 +299,7 @@ fn plan_answer(shape: Shape, parsed: Parsed, directive: &Directive, request_id: 
         };
     }
     let reply = script::build_reply(parsed.prompt(), directive);
-    Plan::Answer { parsed, reply }
+    Plan::Answer(Box::new(Answer { parsed, reply }))
 }
 
 async fn answer(

@@ -8,12 +8,15 @@
 //! `/_sim/requests` (see `record.rs`). The server runs on its own tokio
 //! runtime, like the data plane.
 
+mod anthropic;
 mod auth;
 mod chat;
 pub mod config;
 mod errors;
+mod gemini;
 mod handler;
 mod record;
+mod responses;
 mod router;
 pub mod script;
 pub mod split;

@@ -38,6 +38,13 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Api {
     Chat,
+    Responses,
+    Messages,
+    /// Gemini's `generateContent` (`stream` false) or `streamGenerateContent`.
+    Gemini {
+        model: String,
+        stream: bool,
+    },
 }
 
 /// A provider path after routing.
@@ -123,8 +130,27 @@ fn route(method: &Method, path: &str) -> Route {
         })
     };
     let post = method == Method::POST;
+    if let Some((model, method_name)) = rest
+        .strip_prefix("/models/")
+        .and_then(|m| m.rsplit_once(':'))
+    {
+        let stream = match method_name {
+            "generateContent" => Some(false),
+            "streamGenerateContent" => Some(true),
+            _ => None,
+        };
+        if let (Some(stream), true) = (stream, post && !model.is_empty() && !model.contains('/')) {
+            let api = Api::Gemini {
+                model: model.to_owned(),
+                stream,
+            };
+            return generate(Provider::Google, api);
+        }
+    }
     match rest {
         "/chat/completions" if post => generate(Provider::Openai, Api::Chat),
+        "/responses" if post => generate(Provider::Openai, Api::Responses),
+        "/messages" if post => generate(Provider::Anthropic, Api::Messages),
         "/models" if method == Method::GET => Route::Models {
             provider: prefix.unwrap_or(Provider::Openai),
             explicit: prefix.is_some(),
@@ -287,6 +313,51 @@ mod tests {
         assert_eq!(
             route(&Method::POST, "/xai/v1/chat/completions"),
             target(Provider::Xai, true, Api::Chat)
+        );
+    }
+
+    #[test]
+    fn every_api_routed() {
+        assert_eq!(
+            route(&Method::POST, "/v1/responses"),
+            target(Provider::Openai, false, Api::Responses)
+        );
+        assert_eq!(
+            route(&Method::POST, "/xai/responses"),
+            target(Provider::Xai, true, Api::Responses)
+        );
+        assert_eq!(
+            route(&Method::POST, "/v1/messages"),
+            target(Provider::Anthropic, false, Api::Messages)
+        );
+        assert_eq!(
+            route(&Method::POST, "/anthropic/v1/messages"),
+            target(Provider::Anthropic, true, Api::Messages)
+        );
+        let gemini = |stream| Api::Gemini {
+            model: "gemini-2.5-flash".to_owned(),
+            stream,
+        };
+        assert_eq!(
+            route(
+                &Method::POST,
+                "/v1beta/models/gemini-2.5-flash:generateContent"
+            ),
+            target(Provider::Google, false, gemini(false))
+        );
+        assert_eq!(
+            route(
+                &Method::POST,
+                "/google/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+            ),
+            target(Provider::Google, true, gemini(true))
+        );
+        assert_eq!(
+            route(
+                &Method::POST,
+                "/models/gemini-2.5-flash:streamGenerateContent"
+            ),
+            target(Provider::Google, false, gemini(true))
         );
     }
 

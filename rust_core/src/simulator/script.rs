@@ -78,7 +78,7 @@ pub struct UsageSpec {
 }
 
 /// Fields of an error answer; each provider uses the ones its format has.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorSpec {
     pub message: Option<String>,
@@ -198,8 +198,8 @@ pub struct Reply {
     pub tool_calls: Vec<ToolCall>,
     pub usage: Usage,
     pub finish: Finish,
-    /// A short hex digest of the request's last user message, used to mint stable ids.
-    pub digest: String,
+    /// The fields of an in-stream error event.
+    pub error: ErrorSpec,
 }
 
 impl Reply {
@@ -272,7 +272,7 @@ pub fn build_reply(prompt: &Prompt, directive: &Directive) -> Reply {
         tool_calls,
         usage,
         finish,
-        digest,
+        error: directive.error.clone(),
     }
 }
 

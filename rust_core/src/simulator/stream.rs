@@ -101,6 +101,18 @@ pub fn json_body(json: Bytes, delivery: &Delivery, tracker: Tracker) -> Body {
     body(script, &delivery, tracker)
 }
 
+/// Parse the events of `script` as a client would, for tests.
+#[cfg(test)]
+pub fn replay(script: &Script) -> Vec<crate::sse::Event> {
+    let mut parser = crate::sse::Parser::new();
+    let mut out = Vec::new();
+    for event in &script.events {
+        parser.feed(&event.bytes, &mut out);
+    }
+    parser.finish();
+    out
+}
+
 struct Emitter {
     events: std::vec::IntoIter<Event>,
     malformed: Option<Bytes>,

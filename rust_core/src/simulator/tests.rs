@@ -436,3 +436,123 @@ async fn models_listed() {
         .iter()
         .any(|m| m["id"] == "gpt-4o-mini"));
 }
+
+fn anthropic_body(text: &str, stream: bool) -> Value {
+    json!({"model": "claude-test", "max_tokens": 256, "stream": stream,
+        "messages": [{"role": "user", "content": text}]})
+}
+
+#[tokio::test]
+async fn anthropic_requires_version_header() {
+    let server = start(json!({})).await;
+    let answer = post(server.addr, "/v1/messages", anthropic_body("hi", false)).await;
+    assert_eq!(answer.status, 400);
+    let body = answer.json();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert_eq!(
+        body["error"]["message"],
+        "anthropic-version: header is required"
+    );
+    assert!(answer.header("request-id").starts_with("req_"));
+}
+
+#[tokio::test]
+async fn anthropic_stream_over_the_wire() {
+    let server = start(json!({})).await;
+    let headers = [("anthropic-version", "2023-06-01"), ("x-api-key", "k")];
+    let answer = send(
+        server.addr,
+        "POST",
+        "/v1/messages",
+        &headers,
+        anthropic_body("#sim {\"text\": \"x y\"}", true),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        "text/event-stream; charset=utf-8"
+    );
+    let events = answer.events();
+    assert_eq!(events.first().unwrap().event_type(), "message_start");
+    assert_eq!(events.last().unwrap().event_type(), "message_stop");
+    assert!(events.iter().all(|e| e.data != "[DONE]"));
+}
+
+#[tokio::test]
+async fn anthropic_529_overloaded() {
+    let server = start(json!({})).await;
+    let headers = [("anthropic-version", "2023-06-01")];
+    let answer = send(
+        server.addr,
+        "POST",
+        "/v1/messages",
+        &headers,
+        anthropic_body("#sim {\"status\": 529}", false),
+    )
+    .await;
+    assert_eq!(answer.status, 529);
+    assert_eq!(answer.json()["error"]["type"], "overloaded_error");
+}
+
+fn gemini_body(text: &str) -> Value {
+    json!({"contents": [{"role": "user", "parts": [{"text": text}]}]})
+}
+
+#[tokio::test]
+async fn gemini_sse_and_json_array_streams() {
+    let server = start(json!({})).await;
+    let path = "/v1beta/models/gemini-test:streamGenerateContent";
+    let sse = post(
+        server.addr,
+        &format!("{path}?alt=sse"),
+        gemini_body("#sim {\"text\": \"p q\"}"),
+    )
+    .await;
+    assert_eq!(sse.header("content-type"), "text/event-stream");
+    let events = sse.events();
+    assert_eq!(events.len(), 2);
+    let last: Value = serde_json::from_str(&events[1].data).unwrap();
+    assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+
+    let array = post(server.addr, path, gemini_body("#sim {\"text\": \"p q\"}")).await;
+    assert_eq!(
+        array.header("content-type"),
+        "application/json; charset=UTF-8"
+    );
+    assert_eq!(array.json().as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn gemini_error_shape_by_status() {
+    let server = start(json!({})).await;
+    let path = "/v1beta/models/gemini-test:generateContent";
+    let answer = post(server.addr, path, gemini_body("#sim {\"status\": 429}")).await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(
+        answer.json(),
+        json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}})
+    );
+}
+
+#[tokio::test]
+async fn gemini_key_checked_in_query() {
+    let server = start(json!({"api_keys": {"google": "g-key"}})).await;
+    let path = "/v1beta/models/gemini-test:generateContent";
+    let missing = post(server.addr, path, gemini_body("x")).await;
+    assert_eq!(missing.status, 403);
+    let ok = post(server.addr, &format!("{path}?key=g-key"), gemini_body("x")).await;
+    assert_eq!(ok.status, 200);
+}
+
+#[tokio::test]
+async fn responses_stream_has_no_done() {
+    let server = start(json!({})).await;
+    let body = json!({"model": "gpt-test", "input": "hello", "stream": true});
+    let answer = post(server.addr, "/v1/responses", body).await;
+    let events = answer.events();
+    assert_eq!(events[0].event_type(), "response.created");
+    assert_eq!(events.last().unwrap().event_type(), "response.completed");
+    assert!(events.iter().all(|e| e.data != "[DONE]"));
+}

@@ -18,6 +18,8 @@ pub struct Call<'a> {
     pub eol: Eol,
     /// A hash of the request body; ids minted from it repeat for identical requests.
     pub body_digest: u64,
+    /// Events sent before an in-stream error event (0 without one), which Responses numbers.
+    pub error_after: u64,
 }
 
 impl Call<'_> {
@@ -80,6 +82,19 @@ pub fn u64_field(object: &serde_json::Value, name: &str) -> Option<u64> {
     object.get(name).and_then(serde_json::Value::as_u64)
 }
 
+/// A fixed call context for the format tests.
+#[cfg(test)]
+pub fn test_call(provider: Provider) -> Call<'static> {
+    Call {
+        provider,
+        serial: "sim0001",
+        created: 1_700_000_000,
+        eol: Eol::Lf,
+        body_digest: 42,
+        error_after: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +114,7 @@ mod tests {
             created: 0,
             eol: Eol::Lf,
             body_digest: digest,
+            error_after: 0,
         };
         assert_eq!(call(1).stable_id("call_", 0), call(1).stable_id("call_", 0));
         assert_ne!(call(1).stable_id("call_", 0), call(1).stable_id("call_", 1));
