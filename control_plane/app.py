@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from control_plane import __version__, logsetup, native
-from control_plane.api import ROUTES, testing
+from control_plane.api import LIFESPANS, ROUTES, testing
 from control_plane.context import AppContext
 from control_plane.errors import EXCEPTION_HANDLERS
 from control_plane.settings import Settings, SettingsError
@@ -89,7 +89,7 @@ def build_app(settings: Settings) -> Litestar:
         route_handlers=route_handlers(settings),
         dependencies={"ctx": Provide(lambda: context, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=[lifespan],
+        lifespan=[lifespan, *LIFESPANS],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Assistiv Gateway management API",

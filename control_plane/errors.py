@@ -7,7 +7,8 @@ Exception tree::
      +-- InvalidRequest       400 invalid_request, `param` names the field
      +-- NotFound             404 not_found (also for other tenants' resources)
 
-Every other exception escaping a handler is logged once with its traceback and
+Losing the connection to Redis answers 503 ``not_ready``. Every other
+exception escaping a handler is logged once with its traceback and
 answered with 500 ``internal_error``; no traceback ever reaches the client.
 Litestar's own exceptions (no route, wrong method, body too large, failed
 validation) are converted into the same envelope here.
@@ -20,6 +21,8 @@ from collections.abc import Mapping
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from control_plane import native
 
@@ -157,7 +160,21 @@ def _unexpected(request: Request, exc: Exception) -> Response[bytes]:
     )
 
 
+def _store_unavailable(request: Request, exc: Exception) -> Response[bytes]:
+    request_id = request_id_of(request)
+    logger.error(
+        "Redis unavailable in %s %s (request_id=%s): %s",
+        request.method,
+        request.url.path,
+        request_id,
+        exc,
+    )
+    return envelope_response(request, "not_ready", "the state store is unavailable; retry shortly")
+
+
 EXCEPTION_HANDLERS = {
+    RedisConnectionError: _store_unavailable,
+    RedisTimeoutError: _store_unavailable,
     ApiError: _api_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,

@@ -18,6 +18,7 @@ from tests.harness import Gateway, RedisServer, test_secrets
 # Each area's fixtures live in their own plugin module.
 pytest_plugins: list[str] = [
     "tests.fixtures.simulator",
+    "tests.fixtures.tenancy",
 ]
 
 

@@ -1,8 +1,17 @@
 """Route handlers of the management API, one module per resource."""
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from control_plane.api import health
+from litestar import Litestar
+
+from control_plane import auth
+from control_plane.api import api_keys, end_users, health, me, openapi, platforms
 
 # Every area appends its handlers here; `app.route_handlers` mounts them.
 ROUTES: list[Any] = [health.healthz]
+ROUTES += [platforms.router, api_keys.router, end_users.router, *me.ROUTES, *openapi.ROUTES]
+
+# Per-worker background services, entered in order when a worker starts.
+LIFESPANS: list[Callable[[Litestar], AbstractAsyncContextManager[None]]] = [auth.lifespan]

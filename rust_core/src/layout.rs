@@ -8,7 +8,10 @@
 /// Prefix of every key the gateway writes, so that one Redis can be shared.
 pub const NAMESPACE: &str = "ag";
 
-/// Pub/sub channel on which cache invalidations are published.
+/// Pub/sub channel on which cache invalidations are published. Messages:
+/// `apikey:<hash>` (key revoked or its end user deleted), `platform:<platform id>`
+/// (settings changed), `owner:<owner id>` (the owner's platform set changed) and
+/// `end_user:<platform id>:<end user id>` (end user deleted).
 pub const INVALIDATION_CHANNEL: &str = "ag:invalidate";
 
 /// Key record (hash) of an API key, found by its HMAC hash. Fields: `kind`
@@ -19,8 +22,8 @@ pub fn api_key(key_hash: &str) -> String {
     format!("{NAMESPACE}:apikey:{key_hash}")
 }
 
-/// Platform record (hash): `id`, `name`, `slug`, `owner_id`, `created_at`, and
-/// `settings` as JSON.
+/// Platform record (hash): `id`, `name`, `slug`, `owner_id`, `created_at` (Unix
+/// ms), and `settings` as JSON.
 pub fn platform(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:platform")
 }
@@ -35,6 +38,22 @@ pub fn owner_platforms(owner_id: &str) -> String {
     format!("{NAMESPACE}:owner:{owner_id}:platforms")
 }
 
+/// Owner record (hash): `id`, `email` (lower-cased, empty for an owner made
+/// without one), `created_at` (Unix ms).
+pub fn owner(owner_id: &str) -> String {
+    format!("{NAMESPACE}:owner:{owner_id}")
+}
+
+/// Lower-cased owner email to owner id (hash), written with HSETNX.
+pub fn owners_by_email() -> String {
+    format!("{NAMESPACE}:owners_by_email")
+}
+
+/// Platform slug to platform id (hash), written with HSETNX so slugs are unique.
+pub fn platform_slugs() -> String {
+    format!("{NAMESPACE}:platform_slugs")
+}
+
 /// Platform keys of a platform (hash): key id to JSON metadata
 /// (`id`, `name`, `key_prefix`, `key_hash`, `created_at`).
 pub fn platform_keys(platform_id: &str) -> String {
@@ -46,8 +65,8 @@ pub fn key_last_used(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:key_last_used")
 }
 
-/// End-user record (hash): `id`, `external_id`, `display_name`, `metadata`
-/// (JSON), `created_at`.
+/// End-user record (hash): `id`, `external_id`, `display_name` (absent when
+/// null), `metadata` (JSON object), `created_at` (Unix ms).
 pub fn end_user(platform_id: &str, end_user_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}")
 }
@@ -82,7 +101,10 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("api_key", [hash]) => api_key(hash),
         ("platform", [pid]) => platform(pid),
         ("platforms_index", []) => platforms_index(),
-        ("owner_platforms", [owner]) => owner_platforms(owner),
+        ("owner_platforms", [oid]) => owner_platforms(oid),
+        ("owner", [oid]) => owner(oid),
+        ("owners_by_email", []) => owners_by_email(),
+        ("platform_slugs", []) => platform_slugs(),
         ("platform_keys", [pid]) => platform_keys(pid),
         ("key_last_used", [pid]) => key_last_used(pid),
         ("end_user", [pid, eu]) => end_user(pid, eu),
