@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, HOST};
 use http::{Request, Response, Uri};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -59,7 +59,7 @@ impl tower_service::Service<Uri> for UnixConnector {
 /// A pooled HTTP/1.1 client for the control plane.
 #[derive(Clone)]
 pub struct ControlPlane {
-    client: Client<UnixConnector, Incoming>,
+    client: Client<UnixConnector, Limited<Incoming>>,
     probe: Client<UnixConnector, http_body_util::Empty<bytes::Bytes>>,
 }
 
@@ -88,8 +88,9 @@ impl ControlPlane {
 
     /// Forward `request` and stream the answer back.
     ///
-    /// A declared `Content-Length` over `max_body_bytes` is rejected here; the control plane
-    /// enforces the same limit on chunked bodies as it reads them.
+    /// A declared `Content-Length` over `max_body_bytes` is rejected here. A chunked body is
+    /// cut off once it passes the limit, so the control plane never answers before it has
+    /// read the whole body (which would break the pooled connection mid-request).
     pub async fn forward(
         &self,
         request: Request<Incoming>,
@@ -130,12 +131,20 @@ impl ControlPlane {
                 .insert(HOST, HeaderValue::from_static("control-plane"));
         }
 
+        let body = Limited::new(body, max_body_bytes);
         match self.client.request(Request::from_parts(parts, body)).await {
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 let body = body.map_err(|err| Box::new(err) as BoxError).boxed_unsync();
                 Response::from_parts(parts, body)
+            }
+            Err(err) if exceeded_limit(&err) => {
+                let err = GatewayError::new(
+                    "payload_too_large",
+                    format!("the request body exceeds the limit of {max_body_bytes} bytes"),
+                );
+                h::error(&err, request_id)
             }
             Err(err) => {
                 tracing::error!(request_id, error = %err, "control plane request failed");
@@ -145,6 +154,18 @@ impl ControlPlane {
             }
         }
     }
+}
+
+/// Whether forwarding failed because the request body passed `max_body_bytes`.
+fn exceeded_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if current.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -197,6 +218,34 @@ mod tests {
         assert!(!headers.contains_key("keep-alive"));
         assert!(!headers.contains_key(CONNECTION));
         assert!(headers.contains_key("authorization"));
+    }
+
+    #[derive(Debug)]
+    struct Wrapper(Box<dyn std::error::Error + Send + Sync>);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "wrapped")
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(self.0.as_ref())
+        }
+    }
+
+    #[tokio::test]
+    async fn length_limit_found_in_error_chain() {
+        let body = Limited::new(http_body_util::Full::new(bytes::Bytes::from("abc")), 2);
+        let limit_error = match body.collect().await {
+            Ok(_) => unreachable!("three bytes pass a two-byte limit"),
+            Err(err) => err,
+        };
+        let nested = Wrapper(Box::new(Wrapper(limit_error)));
+        assert!(exceeded_limit(&nested));
+        let other = Wrapper(Box::new(std::io::Error::other("reset")));
+        assert!(!exceeded_limit(&other));
     }
 
     #[test]
