@@ -42,8 +42,9 @@ Item = TypeVar("Item")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
-# msgspec ends its messages with " - at `$.path`" when the error is below the root.
-_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+# msgspec ends its messages with " - at `$.path`" when the error is below the root,
+# or " - at `key` in `$.path`" when a key of the object at that path is invalid.
+_AT_PATH = re.compile(r" - at (?:`key` in )?`\$(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `(?P<field>[^`]+)`")
 
 
