@@ -9,7 +9,7 @@ platform's owner, an end-user key only its own platform. Failures:
   unknown or revoked (unknown and revoked read the same).
 - 403 `platform_key_required`: an end-user key on a management route.
 - 404 `not_found`: a path naming a platform the key does not reach, so that
-  other tenants' platforms cannot be told apart from absent ones.
+  other tenants' platforms cannot be distinguished from absent ones.
 - 400 `platform_id_required` / 403 `platform_forbidden`: the header
   `X-Assistiv-Platform-Id` of routes without a platform in the path is
   missing while the key reaches several platforms, or names one it does not.
@@ -22,6 +22,7 @@ records are cached per worker and dropped by pub/sub invalidation (see
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 PLATFORM_HEADER = "X-Assistiv-Platform-Id"
 _STATE_KEY = "authenticator"
 _SHOWN_ID_MAX = 64
+_SUBSCRIBE_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,22 @@ def _authenticator(request: Request[Any, Any, Any], ctx: AppContext) -> Authenti
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Start this worker's key cache and its invalidation listener."""
+    """Start this worker's key cache and its invalidation listener.
+
+    The worker starts serving once the listener has subscribed, or after
+    `_SUBSCRIBE_WAIT` seconds without it; until then lookups read Redis.
+    """
     ctx: AppContext = app.state["context"]
     authenticator = Authenticator(ctx.settings.key_cache_ttl_ms / 1000)
     app.state[_STATE_KEY] = authenticator
     async with listening(authenticator.cache, str(ctx.settings.redis_url)):
+        try:
+            await asyncio.wait_for(authenticator.cache.subscribed.wait(), _SUBSCRIBE_WAIT)
+        except TimeoutError:
+            logger.warning(
+                "no invalidation subscription after %.0f s; serving with the key cache off",
+                _SUBSCRIBE_WAIT,
+            )
         yield
 
 
@@ -133,8 +146,8 @@ def forget_keys(request: Request[Any, Any, Any], key_hashes: Iterable[str]) -> N
     """Drop revoked keys from this worker's cache at once.
 
     Other workers and instances drop them when the published invalidation
-    arrives; this covers the worker that revoked them, so its next request
-    never races the message.
+    arrives. The worker that revoked them drops them here, so that its next
+    request cannot race the message.
     """
     authenticator = request.app.state.get(_STATE_KEY)
     if authenticator is not None:
@@ -203,7 +216,7 @@ def require_platform_key(caller: Caller) -> None:
 async def reaches(
     request: Request[Any, Any, Any], ctx: AppContext, caller: Caller, platform_id: str
 ) -> bool:
-    """Whether the caller's key reaches `platform_id`.
+    """Return whether the caller's key reaches `platform_id`.
 
     The cached platform set of an owner can only lack platforms created in the
     last moments (platforms are never removed), so a miss is checked again
@@ -229,7 +242,7 @@ async def path_tenant(
 
 
 async def header_platform(request: Request[Any, Any, Any], ctx: AppContext, caller: Caller) -> str:
-    """The platform of a route without one in its path, from the header or the key.
+    """Resolve the platform of a route without one in its path, from the header or the key.
 
     Raises 403 `platform_forbidden` for a header naming a platform the key does
     not reach, and 400 `platform_id_required` when the header is missing and

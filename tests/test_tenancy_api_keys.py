@@ -95,7 +95,7 @@ def test_list_pages(api: Api, tenant: Tenant) -> None:
     assert third["next_cursor"] is None
 
 
-def test_revoke_answers_204(api: Api, tenant: Tenant) -> None:
+def test_revoke_returns_204(api: Api, tenant: Tenant) -> None:
     created = api.post(f"{tenant.base}/api-keys", key=tenant.key).json()
     response = api.delete(f"{tenant.base}/api-keys/{created['id']}", key=tenant.key)
     assert response.status_code == 204

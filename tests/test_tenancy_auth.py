@@ -154,8 +154,8 @@ def test_last_used_set_by_use(api: Api, tenant: Tenant, redis_client: redis.Redi
     assert stored is not None
     assert int(stored) >= before
     listed = api.get(f"{tenant.base}/api-keys", key=tenant.key).json()["data"]
-    shown = next(item["last_used_at"] for item in listed if item["id"] == created["id"])
-    assert shown == iso_ms(int(stored))
+    listed_value = next(item["last_used_at"] for item in listed if item["id"] == created["id"])
+    assert listed_value == iso_ms(int(stored))
 
 
 def test_last_used_written_once_per_interval(

@@ -17,7 +17,7 @@ from tests.harness import Gateway
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
-def test_create_answers_201(api: Api, tenant: Tenant) -> None:
+def test_create_returns_201(api: Api, tenant: Tenant) -> None:
     response = api.post(
         f"{tenant.base}/end-users",
         key=tenant.key,
@@ -42,7 +42,7 @@ def test_create_defaults(api: Api, tenant: Tenant) -> None:
     assert body["metadata"] == {}
 
 
-def test_repeat_create_answers_200_with_new_key(api: Api, end_user: EndUser) -> None:
+def test_repeat_create_returns_200_new_key(api: Api, end_user: EndUser) -> None:
     tenant = end_user.tenant
     response = api.post(
         f"{tenant.base}/end-users",
@@ -282,7 +282,7 @@ def test_update_unknown_end_user_404(api: Api, tenant: Tenant) -> None:
     assert_error(api.patch(path, key=tenant.key, json={"display_name": "x"}), 404, "not_found")
 
 
-def test_delete_answers_204(api: Api, end_user: EndUser) -> None:
+def test_delete_returns_204(api: Api, end_user: EndUser) -> None:
     response = api.delete(end_user.path, key=end_user.tenant.key)
     assert response.status_code == 204
     assert response.content == b""
@@ -362,7 +362,7 @@ def test_keys_list_without_secrets(api: Api, end_user: EndUser, pepper: str) -> 
     assert native.hash_key(pepper, end_user.key) not in response.text
 
 
-def test_mint_key_answers_201(api: Api, end_user: EndUser) -> None:
+def test_mint_key_returns_201(api: Api, end_user: EndUser) -> None:
     response = api.post(f"{end_user.path}/api-keys", key=end_user.tenant.key, json={"name": "ios"})
     assert response.status_code == 201
     body = response.json()

@@ -1,8 +1,8 @@
 """End users: `/v1/platforms/{platform_id}/end-users` and their keys.
 
-Create is idempotent on `external_id`: the first call answers 201, later calls
-answer 200 with the stored end user (unchanged: use PATCH to edit it) and a
-freshly minted key. Earlier keys stay valid until revoked. Lists are ordered
+Create is idempotent on `external_id`. The first call returns 201, and later
+calls return 200 with the stored end user (unchanged, because PATCH edits it)
+and a freshly minted key. Earlier keys stay valid until revoked. Lists are ordered
 by creation, oldest first.
 """
 

@@ -1,10 +1,10 @@
 """`GET /openapi.json`: the OpenAPI 3.1 document of the management API.
 
 Litestar generates paths, parameters and response schemas from the handlers.
-Handlers decode their bodies themselves (strict msgspec, see `api.common`), so
-Litestar cannot see the body type; each handler names it in
-`opt={"body": Struct}` and this module adds the request body, together with
-the bearer security scheme, to Litestar's document.
+Handlers decode their bodies themselves with strict msgspec (see `api.common`),
+so Litestar cannot see the body type. Each handler names it in
+`opt={"body": Struct}`, and this module adds the request bodies and the bearer
+security scheme to Litestar's document.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ _ERROR_DESCRIPTIONS = {
 
 
 def error_responses(*statuses: int, **overrides: str) -> dict[int, ResponseSpec]:
-    """Error responses for a route; `overrides` maps `s400` etc. to other descriptions."""
+    """Error responses for a route; `overrides` maps `s400` etc. to other descriptions.
+
+    400 and 503 are always listed: any route can fail validation of its path or
+    query, and any route can lose Redis.
+    """
     responses = {}
-    for status in (*statuses, 503):
+    for status in sorted({400, *statuses, 503}):
         description = overrides.get(f"s{status}", _ERROR_DESCRIPTIONS[status])
         responses[status] = ResponseSpec(
             data_container=ErrorEnvelope, description=description, generate_examples=False

@@ -73,12 +73,15 @@ def _add_platforms(subparsers: argparse._SubParsersAction, common: argparse.Argu
     create.add_argument(
         "--owner",
         type=_email,
+        metavar="EMAIL",
         help="owner email; platforms of one owner share their platform keys "
         "(default: a new owner of its own)",
     )
 
     listing = actions.add_parser("list", parents=[common], help="list platforms")
-    listing.add_argument("--owner", type=_email, help="only the platforms of this owner")
+    listing.add_argument(
+        "--owner", type=_email, metavar="EMAIL", help="only the platforms of this owner"
+    )
 
     keys = actions.add_parser(
         "keys", parents=[common], help="create, list and revoke platform keys"

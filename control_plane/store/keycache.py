@@ -42,6 +42,7 @@ class InvalidationCache:
         self._live = False
         # Events for code that waits on the listener, such as tests.
         self.subscribed = asyncio.Event()
+        self.unsubscribed = asyncio.Event()
         self.invalidated = asyncio.Event()
 
     @property
@@ -81,11 +82,13 @@ class InvalidationCache:
 
     def go_live(self) -> None:
         self._live = True
+        self.unsubscribed.clear()
         self.subscribed.set()
 
     def go_offline(self) -> None:
         self._live = False
         self.subscribed.clear()
+        self.unsubscribed.set()
         self._generation += 1
         self._entries.clear()
 

@@ -8,8 +8,8 @@ Raw keys leave this module only inside `NewKey`, once, for the creator to show;
 Redis stores HMAC-SHA256 hashes under the server pepper (`native.hash_key`).
 
 NOTE: the scripts and transactions here write global keys (`apikey:<hash>`,
-indexes) together with keys tagged `{<platform id>}`, which needs a single
-Redis server; a Redis Cluster would reject them as cross-slot.
+indexes) together with keys tagged `{<platform id>}`. They need a single Redis
+server, because a Redis Cluster would reject them as cross-slot.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def key_name(name: str, *parts: str) -> str:
 
 
 def is_id(value: str, prefix: str) -> bool:
-    """Whether `value` has the shape of an id minted with `prefix`.
+    """Return whether `value` has the shape of an id minted with `prefix`.
 
     Check ids from requests with this before building key names from them, so
     that a crafted id cannot name another record.
@@ -257,6 +257,7 @@ class TenancyStore:
         first_key = mint_key("platform", self.pepper, "default")
         created_at = first_key.meta.created_at
         settings = msgspec.json.encode(DEFAULT_SETTINGS).decode()
+
         keys = [
             key_name("platform_slugs"),
             key_name("platform", platform_id),
@@ -281,6 +282,7 @@ class TenancyStore:
         if slug is None:
             raise RuntimeError(f"every slug candidate for platform name {name!r} is taken")
         logger.info("platform %s created for owner %s", platform_id, owner_id)
+
         platform = Platform(
             id=platform_id,
             name=name,
@@ -296,7 +298,7 @@ class TenancyStore:
         return _platform_from(fields) if fields else None
 
     async def list_platforms(self, owner_id: str | None = None) -> list[Platform]:
-        """Every platform, or those of `owner_id`, oldest first."""
+        """List every platform, or those of `owner_id`, oldest first."""
         index = key_name("owner_platforms", owner_id) if owner_id else key_name("platforms_index")
         ids = sorted(await self.redis.smembers(index))
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -405,7 +407,7 @@ class TenancyStore:
         return await self.revoke_key(key_name("platform_keys", platform_id), platform_id, key_id)
 
     async def find_key(self, key_hash: str) -> KeyRecord | None:
-        """The record of the key whose hash is `key_hash`, or None if unknown or revoked."""
+        """Find the record of the key whose hash is `key_hash`; None if unknown or revoked."""
         fields = await self.redis.hgetall(key_name("api_key", key_hash))
         if not fields:
             return None
