@@ -95,6 +95,7 @@ def key_page(keys: list[ListedKey], limit: int, cursor: str | None) -> ApiKeyLis
     "/",
     summary="List platform keys",
     operation_id="listApiKeys",
+    response_description="A page of keys, oldest first.",
     responses=error_responses(400, 401, 403, 404),
     security=SECURITY,
 )
@@ -110,6 +111,7 @@ async def list_api_keys(
     "/",
     summary="Create a platform key",
     operation_id="createApiKey",
+    response_description="The new key; `raw_key` appears in this response only.",
     responses=error_responses(400, 401, 403, 404, 413),
     security=SECURITY,
     opt={"body": CreateApiKey},
@@ -130,6 +132,7 @@ async def create_api_key(
     "/{key_id:str}",
     summary="Revoke a platform key",
     operation_id="revokeApiKey",
+    response_description="The key is revoked.",
     responses=error_responses(401, 403, 404),
     security=SECURITY,
 )

@@ -123,6 +123,7 @@ async def _existing(store: EndUserStore, end_user_id: str) -> EndUser:
     "/",
     summary="Create an end user",
     operation_id="createEndUser",
+    response_description="The end user was created with its first key.",
     status_code=201,
     responses={
         200: ResponseSpec(
@@ -160,6 +161,7 @@ async def create_end_user(
     "/",
     summary="List end users",
     operation_id="listEndUsers",
+    response_description="A page of end users, oldest first.",
     responses=error_responses(400, 401, 403, 404),
     security=SECURITY,
 )
@@ -215,6 +217,7 @@ async def update_end_user(
     "/{end_user_id:str}",
     summary="Delete an end user",
     operation_id="deleteEndUser",
+    response_description="The end user and its keys are deleted.",
     responses=error_responses(401, 403, 404),
     security=SECURITY,
 )
@@ -234,6 +237,7 @@ async def delete_end_user(
     "/{end_user_id:str}/api-keys",
     summary="List an end user's keys",
     operation_id="listEndUserApiKeys",
+    response_description="A page of the end user's keys, oldest first.",
     responses=error_responses(400, 401, 403, 404),
     security=SECURITY,
 )
@@ -249,6 +253,7 @@ async def list_end_user_keys(
     "/{end_user_id:str}/api-keys",
     summary="Mint an end-user key",
     operation_id="createEndUserApiKey",
+    response_description="The new key; `raw_key` appears in this response only.",
     responses=error_responses(400, 401, 403, 404, 413),
     security=SECURITY,
     opt={"body": CreateApiKey},
@@ -271,6 +276,7 @@ async def create_end_user_key(
     "/{end_user_id:str}/api-keys/{key_id:str}",
     summary="Revoke an end-user key",
     operation_id="revokeEndUserApiKey",
+    response_description="The key is revoked.",
     responses=error_responses(401, 403, 404),
     security=SECURITY,
 )
