@@ -104,3 +104,26 @@ def wait_for_outcome(simulator: Simulator, tag: str, outcome: str) -> bool:
 
 def test_unknown_simulator_path_is_404(simulator: Simulator) -> None:
     assert httpx.get(f"{simulator.url}/_sim/nothing").status_code == 404
+
+
+def test_stop_releases_hung_requests(simulator_factory: SimulatorFactory) -> None:
+    own = simulator_factory()
+    errors: list[Exception] = []
+
+    def send() -> None:
+        try:
+            httpx.post(
+                f"{own.url}/v1/chat/completions", json=chat(directive(hang=True)), timeout=60
+            )
+        except httpx.HTTPError as exc:
+            errors.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    [entry] = own.requests(wait_for=1)
+    assert entry["outcome"] == "hung"
+    own.stop()
+    sender.join(timeout=30)
+    assert not sender.is_alive()
+    assert len(errors) == 1
+    assert isinstance(errors[0], httpx.RemoteProtocolError)

@@ -1,6 +1,6 @@
 """`assistiv-gateway simulator`: simulated OpenAI, xAI, Anthropic and Gemini APIs.
 
-The simulator answers in each provider's wire format with deterministic
+The simulator responds in each provider's wire format with deterministic
 content, so tests, benchmarks and demos run without real providers. It runs
 until SIGINT or SIGTERM. With `--json` it prints one ready line,
 `{"event": "ready", "url": ..., "port": ...}`, and a stopped line at the end.
@@ -89,7 +89,7 @@ def _add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def simulator_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The simulator's JSON settings from the command-line arguments."""
+    """Build the simulator's JSON settings from the command-line arguments."""
     return {
         "host": args.sim_host,
         "port": args.sim_port,

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use super::StartupError;
 use crate::simulator::{self, SimConfig};
 
-/// Open answers get this long to finish when the simulator stops.
+/// Time open responses get to finish when the simulator stops.
 const STOP_GRACE: Duration = Duration::from_millis(500);
 
 /// A running upstream simulator.
@@ -26,7 +26,7 @@ impl Simulator {
         self.port
     }
 
-    /// Stop serving; answers still open after half a second are dropped.
+    /// Stop serving and drop responses still open after half a second.
     fn stop(&self, py: Python<'_>) {
         let running = match self.running.lock() {
             Ok(mut slot) => slot.take(),

@@ -140,12 +140,12 @@ fn tool_use_id(call: &Call<'_>, reply: &Reply, index: usize) -> String {
     }
 }
 
-/// A stand-in for the opaque signature of a thinking block, stable for one request body.
+/// Mint a stand-in for the opaque signature of a thinking block, stable for one request body.
 fn signature(call: &Call<'_>) -> String {
     call.stable_id("sig_", 0)
 }
 
-/// Whether the reply has a text block: always, unless it has other blocks and no text.
+/// Tell whether the reply has a text block: always, unless it has other blocks and no text.
 fn has_text(reply: &Reply) -> bool {
     !reply.text.is_empty() || (reply.tool_calls.is_empty() && reply.reasoning.is_empty())
 }
@@ -155,7 +155,7 @@ fn tool_input(arguments: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("{}".to_owned()).unwrap_or_default())
 }
 
-/// The `message` body of a non-streamed call.
+/// Render the `message` body of a non-streamed call.
 pub fn render(request: &MessagesRequest, reply: &Reply, call: &Call<'_>) -> Bytes {
     let thinking = reply.reasoning();
     let text = reply.text();
@@ -235,7 +235,7 @@ impl Events<'_> {
     }
 }
 
-/// The SSE events of a streamed call.
+/// Render the SSE events of a streamed call.
 pub fn stream(request: &MessagesRequest, reply: &Reply, call: &Call<'_>) -> Script {
     let mut events = Events {
         call,

@@ -3,9 +3,9 @@
 //! OpenAI and xAI read `Authorization: Bearer`, Anthropic reads `x-api-key`,
 //! Gemini reads `x-goog-api-key` or the `key` query parameter. A provider
 //! without a configured key accepts anything. A rejected key gets the
-//! provider's own answer: 401 for OpenAI, xAI and Anthropic; for Gemini 403
+//! provider's own error: 401 for OpenAI, xAI and Anthropic; for Gemini 403
 //! PERMISSION_DENIED when no key is sent and 400 INVALID_ARGUMENT with reason
-//! API_KEY_INVALID for a wrong one, as the Gemini API answers.
+//! API_KEY_INVALID for a wrong one, as the Gemini API does.
 
 use std::collections::HashMap;
 
@@ -18,7 +18,7 @@ use super::script::ErrorSpec;
 use super::wire;
 use crate::translate::Provider;
 
-/// The key a request presents in `shape`'s header, if any.
+/// Read the key a request presents in `shape`'s header or query, if any.
 fn presented(shape: Shape, headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let header = |name: &str| {
         headers
@@ -71,7 +71,7 @@ pub fn check(
     }
 }
 
-/// The first 3 and last 4 characters of a key, as OpenAI shows a wrong one.
+/// Mask a key to its first 3 and last 4 characters, as OpenAI shows a wrong one.
 fn masked(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() <= 8 {

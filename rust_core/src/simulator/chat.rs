@@ -177,7 +177,7 @@ struct Completion<'a> {
     system_fingerprint: &'static str,
 }
 
-/// The `chat.completion` body.
+/// Render the `chat.completion` body.
 pub fn render(request: &ChatRequest, reply: &Reply, call: &Call<'_>) -> Bytes {
     let tool_calls: Vec<ToolCallJson<'_>> = reply
         .tool_calls
@@ -301,13 +301,13 @@ impl<'a> Chunks<'a> {
     }
 }
 
-/// Deterministic stand-in for OpenAI's random padding.
+/// Pick a deterministic stand-in for OpenAI's random padding.
 fn obfuscation(index: usize) -> &'static str {
     const PAD: &str = "q8ZkW3xTnB7vR2mLpY5sHd";
     &PAD[..1 + index % (PAD.len() - 1)]
 }
 
-/// The SSE events of a streamed answer.
+/// Render the SSE events of a streamed completion.
 pub fn stream(request: &ChatRequest, reply: &Reply, call: &Call<'_>) -> Script {
     let mut chunks = Chunks {
         request,

@@ -22,7 +22,7 @@ pub struct SimConfig {
     pub ttft_ms: u64,
     /// Pace of the tokens after the first; 0 sends them as fast as possible.
     pub tokens_per_second: f64,
-    /// How response bodies are cut into writes: `none`, `bytes:N` or `adversarial`.
+    /// The way response bodies are cut into writes: `none`, `bytes:N` or `adversarial`.
     pub split: String,
     /// The API key each provider requires, by provider name (`openai`, `xai`, `anthropic`,
     /// `google`). A provider without an entry accepts any key or none.

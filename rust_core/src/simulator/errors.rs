@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::script::ErrorSpec;
 use super::wire;
 
-/// Which provider's error shape an answer uses.
+/// The provider whose error shape a response uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Openai,
@@ -19,7 +19,7 @@ pub enum Shape {
     Gemini,
 }
 
-/// The error body for `status` in `shape`.
+/// Render the error body for `status` in `shape`.
 pub fn body(shape: Shape, status: u16, spec: &ErrorSpec, request_id: &str) -> Bytes {
     let json = match shape {
         Shape::Openai => wire::to_json(&openai(status, spec)),
@@ -43,7 +43,7 @@ struct OpenaiFields<'a> {
     code: Option<&'a str>,
 }
 
-/// The usual `type`, `code` and message of an OpenAI error with `status`.
+/// Look up the usual `type`, `code` and message of an OpenAI error with `status`.
 fn openai_defaults(status: u16) -> (&'static str, Option<&'static str>, &'static str) {
     match status {
         401 => (
@@ -133,7 +133,7 @@ fn anthropic_defaults(status: u16) -> (&'static str, &'static str) {
     }
 }
 
-/// Anthropic's error; in-stream error events carry no `request_id`.
+/// Build Anthropic's error document. In-stream error events carry no `request_id`.
 pub fn anthropic<'a>(
     status: u16,
     spec: &'a ErrorSpec,
@@ -193,7 +193,7 @@ fn gemini_defaults(status: u16) -> (&'static str, &'static str) {
     }
 }
 
-/// The HTTP status that goes with a gRPC status name, for in-stream errors.
+/// Map a gRPC status name to its HTTP status, for in-stream errors.
 pub fn gemini_code(status_name: &str) -> Option<u16> {
     let code = match status_name {
         "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => 400,

@@ -111,7 +111,7 @@ struct ModalityCount {
     token_count: u64,
 }
 
-/// Usage with `candidates` visible and `thoughts` reasoning tokens generated so far.
+/// Build the usage with `candidates` visible and `thoughts` reasoning tokens generated so far.
 fn usage_json(usage: &Usage, candidates: u64, thoughts: u64) -> UsageJson {
     UsageJson {
         prompt_token_count: usage.prompt,
@@ -209,7 +209,7 @@ fn to_google_json<T: Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
-/// The arguments of each tool call as a JSON object.
+/// Collect the arguments of each tool call as a JSON object.
 fn tool_args(reply: &Reply) -> Vec<Box<RawValue>> {
     reply
         .tool_calls
@@ -260,7 +260,7 @@ fn response<'a>(
     }
 }
 
-/// The `GenerateContentResponse` of a non-streamed call.
+/// Render the `GenerateContentResponse` of a non-streamed call.
 pub fn render(request: &GeminiRequest, reply: &Reply, call: &Call<'_>) -> Bytes {
     let reasoning = reply.reasoning();
     let text = reply.text();
@@ -331,7 +331,7 @@ enum Piece<'a> {
     Calls,
 }
 
-/// The events of a streamed call.
+/// Render the events of a streamed call.
 pub fn stream(request: &GeminiRequest, reply: &Reply, call: &Call<'_>) -> Script {
     let args = tool_args(reply);
     let mut pieces: Vec<Piece<'_>> = Vec::new();

@@ -1,5 +1,5 @@
 //! One generation request: check it as the provider would, build the scripted
-//! reply, record the request, and deliver the answer.
+//! reply, record the request, and send the response.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,24 +91,24 @@ impl Parsed {
     }
 }
 
-/// What the simulator decided to answer.
+/// The simulator's decision about a request.
 enum Plan {
-    /// An error answer with this status and body.
+    /// An error response with this status and body.
     Reject {
         status: u16,
         body: Bytes,
         retry_after: Option<u64>,
     },
-    Answer(Box<Answer>),
+    Reply(Box<Scripted>),
 }
 
-/// A request to answer with a reply.
-struct Answer {
+/// A parsed request and the reply scripted for it.
+struct Scripted {
     parsed: Parsed,
     reply: Reply,
 }
 
-/// The parts of a decision every answer shares.
+/// A plan and the settings every response shares.
 struct Decision {
     plan: Plan,
     delivery: Delivery,
@@ -134,10 +134,11 @@ pub async fn generate(
         }
     };
 
-    let decision = decide(&state, &target, &parts, &body, &request_id);
+    let digest = body_digest(&body);
+    let decision = decide(&state, &target, &parts, &body, digest, &request_id);
     let status = match &decision.plan {
         Plan::Reject { status, .. } => *status,
-        Plan::Answer(_) => 200,
+        Plan::Reply(_) => 200,
     };
     let tracker = state.recorder.record(NewEntry {
         provider: target.provider.as_str(),
@@ -149,6 +150,13 @@ pub async fn generate(
         tag: decision.tag.clone(),
         status,
     });
+    tracing::debug!(
+        request_id = %request_id,
+        provider = target.provider.as_str(),
+        path = parts.uri.path(),
+        status,
+        "simulator request"
+    );
     let delivery = &decision.delivery;
     if delivery.hang_before {
         tracker.finish(Outcome::Hung);
@@ -171,17 +179,17 @@ pub async fn generate(
             }
             response
         }
-        Plan::Answer(answer_plan) => {
-            let Answer { parsed, reply } = *answer_plan;
+        Plan::Reply(scripted) => {
+            let Scripted { parsed, reply } = *scripted;
             let call = Call {
                 provider: target.provider,
                 serial: &serial,
                 created: crate::ids::now_millis() / 1000,
                 eol: delivery.eol.unwrap_or(Eol::Lf),
-                body_digest: body_digest(&body),
+                body_digest: digest,
                 error_after: delivery.faults.error_after.unwrap_or(0),
             };
-            answer(
+            respond(
                 &parsed,
                 &reply,
                 &call,
@@ -204,12 +212,13 @@ pub async fn generate(
     response
 }
 
-/// Check the request and script the answer, without any I/O.
+/// Check the request and script the response, without any I/O.
 fn decide(
     state: &SimState,
     target: &Target,
     parts: &Parts,
     body: &Bytes,
+    digest: u64,
     request_id: &str,
 ) -> Decision {
     let shape = target.shape();
@@ -220,7 +229,7 @@ fn decide(
     };
     let mut decision = Decision {
         plan: reject(400, &ErrorSpec::default()),
-        delivery: default_delivery(state, body),
+        delivery: default_delivery(state, digest),
         tag: None,
         headers: Vec::new(),
     };
@@ -278,7 +287,7 @@ fn decide(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    match script::delivery(&directive, &state.defaults, body_digest(body)) {
+    match script::delivery(&directive, &state.defaults, digest) {
         Ok(delivery) => decision.delivery = delivery,
         Err(message) => {
             let message = format!("invalid {} directive: {message}", script::MARKER);
@@ -286,11 +295,11 @@ fn decide(
             return decision;
         }
     }
-    decision.plan = plan_answer(shape, parsed, &directive, request_id);
+    decision.plan = plan_reply(shape, parsed, &directive, request_id);
     decision
 }
 
-fn plan_answer(shape: Shape, parsed: Parsed, directive: &Directive, request_id: &str) -> Plan {
+fn plan_reply(shape: Shape, parsed: Parsed, directive: &Directive, request_id: &str) -> Plan {
     if let Some(status) = directive.status.filter(|s| (400..=599).contains(s)) {
         return Plan::Reject {
             status,
@@ -299,10 +308,10 @@ fn plan_answer(shape: Shape, parsed: Parsed, directive: &Directive, request_id: 
         };
     }
     let reply = script::build_reply(parsed.prompt(), directive);
-    Plan::Answer(Box::new(Answer { parsed, reply }))
+    Plan::Reply(Box::new(Scripted { parsed, reply }))
 }
 
-async fn answer(
+async fn respond(
     parsed: &Parsed,
     reply: &Reply,
     call: &Call<'_>,
@@ -367,7 +376,7 @@ fn json_content_type(shape: Shape) -> &'static str {
     }
 }
 
-/// A JSON answer with the provider's request-id header.
+/// Build a JSON response with the provider's request-id header.
 pub fn json_response(shape: Shape, status: u16, body: Bytes, request_id: &str) -> Response<Body> {
     let mut response = Response::new(full(body));
     *response.status_mut() =
@@ -407,14 +416,14 @@ fn invalid_json_message(shape: Shape) -> &'static str {
     }
 }
 
-/// The correlation value of a request body: `user`, else `metadata.user_id`.
+/// Read the correlation value of a request body: `user`, else `metadata.user_id`.
 fn body_tag(body: &Value) -> Option<String> {
     let user = body.get("user").and_then(Value::as_str);
     let metadata = || body.get("metadata")?.get("user_id")?.as_str();
     user.or_else(metadata).map(str::to_owned)
 }
 
-/// The first 8 bytes of SHA-256 of the body.
+/// Hash the body to the first 8 bytes of its SHA-256.
 fn body_digest(body: &[u8]) -> u64 {
     let hash = Sha256::digest(body);
     let mut first = [0u8; 8];
@@ -422,18 +431,16 @@ fn body_digest(body: &[u8]) -> u64 {
     u64::from_le_bytes(first)
 }
 
-fn default_delivery(state: &SimState, body: &[u8]) -> Delivery {
+fn default_delivery(state: &SimState, digest: u64) -> Delivery {
     // An empty directive cannot fail to combine with valid defaults.
-    script::delivery(&Directive::default(), &state.defaults, body_digest(body)).unwrap_or(
-        Delivery {
-            latency: Duration::ZERO,
-            ttft: Duration::ZERO,
-            per_token: Duration::ZERO,
-            split: super::split::Split::None,
-            eol: None,
-            seed: 0,
-            faults: script::Faults::default(),
-            hang_before: false,
-        },
-    )
+    script::delivery(&Directive::default(), &state.defaults, digest).unwrap_or(Delivery {
+        latency: Duration::ZERO,
+        ttft: Duration::ZERO,
+        per_token: Duration::ZERO,
+        split: super::split::Split::None,
+        eol: None,
+        seed: 0,
+        faults: script::Faults::default(),
+        hang_before: false,
+    })
 }

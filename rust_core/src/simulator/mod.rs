@@ -1,7 +1,7 @@
 //! An upstream simulator that speaks the wire formats of OpenAI, xAI, Anthropic
 //! and Google Gemini, so tests, benchmarks and demos need no real provider.
 //!
-//! Answers are deterministic: content, usage and tool calls depend only on the
+//! Responses are deterministic: content, usage and tool calls depend only on the
 //! request, and a `#sim {json}` directive in the last user message scripts
 //! them, along with errors, faults, timing and how the body is cut into
 //! writes (see `script.rs`). Requests are recorded for inspection under
@@ -97,7 +97,7 @@ impl SimState {
         }
     }
 
-    /// A 24-character value unique to one call of this instance.
+    /// Mint a 24-character value unique to one call of this instance.
     fn serial(&self) -> String {
         let n = self.next_serial.fetch_add(1, Ordering::Relaxed);
         format!("sim{:08x}{n:013x}", self.salt)
@@ -117,7 +117,7 @@ impl Running {
         self.local_addr
     }
 
-    /// Stop accepting, give open answers up to `grace` to finish, then drop the rest.
+    /// Stop accepting, give open responses up to `grace` to finish, then drop the rest.
     pub fn stop(self, grace: Duration) {
         let _ = self.shutdown.send(true);
         let served = self.served;

@@ -4,7 +4,7 @@
 //! headers and body. Credentials never stay in memory: the values of
 //! `authorization`, `x-api-key`, `x-goog-api-key` and `api-key`, and the
 //! `key` query parameter, are replaced by `sha256:<hex>` of the key (after the
-//! scheme for `authorization`). Each entry also tracks how its answer ended,
+//! scheme for `authorization`). Each entry also tracks how its response ended,
 //! so tests can see that a client went away in the middle of a stream.
 
 use std::collections::VecDeque;
@@ -28,7 +28,7 @@ const SECRET_HEADERS: &[&str] = &[
     "api-key",
 ];
 
-/// How the answer to a request ended, as far as the simulator can tell.
+/// The way the response to a request ended, as far as the simulator can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Outcome {
@@ -39,9 +39,9 @@ pub enum Outcome {
     Cut = 2,
     /// The directive ended the stream with an in-stream error.
     Errored = 3,
-    /// The directive stalled the answer and the client is still connected.
+    /// The directive stalled the response and the client is still connected.
     Hung = 4,
-    /// The client closed the connection before the answer ended.
+    /// The client closed the connection before the response ended.
     Disconnected = 5,
 }
 
@@ -83,7 +83,7 @@ impl OutcomeCell {
     }
 }
 
-/// Updates the outcome of one request. Dropped before the answer ended (or while it hangs),
+/// Updates the outcome of one request. Dropped before the response ended (or while it hangs),
 /// it records that the client went away.
 #[derive(Debug)]
 pub struct Tracker {
@@ -92,7 +92,7 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// A tracker that belongs to no recorder, and a handle to read what it records.
+    /// Create a tracker that belongs to no recorder, and a handle to read what it records.
     #[cfg(test)]
     pub fn detached() -> (Tracker, Arc<OutcomeCell>) {
         let cell = Arc::new(OutcomeCell::default());
@@ -103,7 +103,7 @@ impl Tracker {
         (tracker, cell)
     }
 
-    /// Record that the answer ended normally, unless a fault already ended it.
+    /// Record that the response ended normally, unless a fault already ended it.
     pub fn complete(&self) {
         if self.cell.get() == Outcome::InProgress {
             self.finish(Outcome::Completed);
@@ -143,7 +143,7 @@ pub struct Entry {
     pub outcome: Arc<OutcomeCell>,
 }
 
-/// What the caller of [`Recorder::record`] knows about a request.
+/// The facts about a request that [`Recorder::record`] stores.
 #[derive(Debug)]
 pub struct NewEntry<'a> {
     pub provider: &'static str,
@@ -156,7 +156,7 @@ pub struct NewEntry<'a> {
     pub status: u16,
 }
 
-/// Which entries a listing returns.
+/// The conditions entries of a listing must meet.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub tag: Option<String>,
@@ -270,7 +270,7 @@ impl Recorder {
     }
 }
 
-/// `sha256:<hex>` of a credential.
+/// Fingerprint a credential as `sha256:<hex>`.
 pub fn fingerprint(secret: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(secret.as_bytes())))
 }
@@ -329,7 +329,7 @@ struct EntryJson<'a> {
     outcome: &'static str,
 }
 
-/// `{"data": [entries]}` for `GET /_sim/requests`.
+/// Render `{"data": [entries]}` for `GET /_sim/requests`.
 pub fn to_json(entries: &[Arc<Entry>]) -> Vec<u8> {
     let data: Vec<EntryJson<'_>> = entries.iter().map(|entry| entry_json(entry)).collect();
     serde_json::to_vec(&serde_json::json!({ "data": data })).unwrap_or_default()

@@ -113,7 +113,7 @@ fn usage_json(usage: &Usage) -> UsageJson {
     }
 }
 
-/// The status and `incomplete_details` that `finish` gives a finished response.
+/// Map `finish` to the status and `incomplete_details` of a finished response.
 fn final_status(finish: &Finish) -> (&'static str, Value) {
     match finish {
         Finish::Stop | Finish::ToolCalls => ("completed", Value::Null),
@@ -153,7 +153,7 @@ struct ResponseObject<'a> {
 
 const NULL: Value = Value::Null;
 
-/// The response object; `done` is false for the in-progress copies of a stream.
+/// Build the response object. `done` is false for the in-progress copies of a stream.
 fn response_object<'a>(
     request: &'a ResponsesRequest,
     reply: &Reply,
@@ -254,7 +254,7 @@ fn function_item(
         "name": reply.tool_calls[index].name})
 }
 
-/// Whether the reply has a message item: always, unless it is only tool calls.
+/// Tell whether the reply has a message item: always, unless it is only tool calls.
 fn has_message(reply: &Reply) -> bool {
     !reply.text.is_empty() || reply.tool_calls.is_empty()
 }
@@ -283,7 +283,7 @@ fn output_items(reply: &Reply, call: &Call<'_>) -> Vec<Value> {
     items
 }
 
-/// The response object of a non-streamed call.
+/// Render the response object of a non-streamed call.
 pub fn render(request: &ResponsesRequest, reply: &Reply, call: &Call<'_>) -> Bytes {
     Bytes::from(wire::to_json(&response_object(request, reply, call, true)))
 }
@@ -316,7 +316,7 @@ impl Events<'_> {
         self.events.push(Event::new(frame, tokens));
     }
 
-    /// A delta event, with OpenAI's padding field when the flavor has it.
+    /// Push a delta event, with OpenAI's padding field when the flavor has it.
     fn delta(&mut self, kind: &str, mut fields: Value, tokens: u32) {
         if self.obfuscate {
             fields["obfuscation"] = json!(obfuscation(self.events.len()));
@@ -325,13 +325,13 @@ impl Events<'_> {
     }
 }
 
-/// Deterministic stand-in for OpenAI's random padding.
+/// Pick a deterministic stand-in for OpenAI's random padding.
 fn obfuscation(index: usize) -> &'static str {
     const PAD: &str = "Xr4Tq9LmZ2vB8nKw";
     &PAD[..1 + index % (PAD.len() - 1)]
 }
 
-/// The SSE events of a streamed call.
+/// Render the SSE events of a streamed call.
 pub fn stream(request: &ResponsesRequest, reply: &Reply, call: &Call<'_>) -> Script {
     let mut events = Events {
         call,
@@ -470,7 +470,7 @@ fn stream_function_call(events: &mut Events<'_>, reply: &Reply, index: usize, ou
     );
 }
 
-/// The `error` event, numbered as the event after the `error_after` events before it.
+/// Render the `error` event, numbered as the event after the `error_after` events before it.
 fn error_event(call: &Call<'_>, spec: &ErrorSpec) -> Bytes {
     let fields = errors::openai(500, spec);
     let error = serde_json::to_value(&fields).unwrap_or_default();

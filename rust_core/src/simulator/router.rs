@@ -12,7 +12,7 @@
 //! - `POST [/v1beta]/models/{model}:generateContent` and `:streamGenerateContent`: Gemini
 //! - `GET /_sim/requests?limit=&tag=&min=&wait_ms=` lists recorded requests,
 //!   newest first; with `min` it waits up to `wait_ms` for that many to match.
-//! - `DELETE /_sim/requests` forgets them; `GET /_sim/healthz` answers 200.
+//! - `DELETE /_sim/requests` forgets them; `GET /_sim/healthz` returns 200.
 //!
 //! Any other path gets a 404 in the error shape of the provider it resembles.
 
@@ -50,7 +50,7 @@ pub enum Api {
 /// A provider path after routing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
-    /// The provider the answer imitates.
+    /// The provider the response imitates.
     pub provider: Provider,
     /// Whether a path prefix named the provider.
     pub explicit: bool,
@@ -159,7 +159,7 @@ fn route(method: &Method, path: &str) -> Route {
     }
 }
 
-/// The provider an unknown path looks like.
+/// Guess the provider an unknown path belongs to.
 fn resemble(path: &str) -> Provider {
     if path.starts_with("/v1beta") || path.contains(':') {
         Provider::Google
@@ -190,7 +190,7 @@ fn not_found(provider: Provider, method: &Method, path: &str, state: &SimState) 
     let shape = shape_of(provider);
     let request_id = format!("req_{}", state.serial());
     let body = match shape {
-        // OpenAI answers an unknown URL without a code.
+        // OpenAI's 404 for an unknown URL has a null code.
         Shape::Openai => bytes::Bytes::from(super::wire::to_json(&serde_json::json!({"error": {
             "message": format!("Invalid URL ({method} {path})"),
             "type": "invalid_request_error",
@@ -215,7 +215,7 @@ fn not_found(provider: Provider, method: &Method, path: &str, state: &SimState) 
     json_response(shape, 404, body, &request_id)
 }
 
-/// OpenAI's model list, with a few models of each provider.
+/// Return OpenAI's model list, with a few models of each provider.
 fn models(
     state: &SimState,
     provider: Provider,

@@ -77,7 +77,7 @@ pub struct UsageSpec {
     pub reasoning: Option<u64>,
 }
 
-/// Fields of an error answer; each provider uses the ones its format has.
+/// Fields of an error response. Each provider uses the ones its format has.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorSpec {
@@ -93,7 +93,7 @@ pub struct ErrorSpec {
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum HangSpec {
-    /// `true` never answers at all.
+    /// `true` never sends a response at all.
     Flag(bool),
     /// Send the headers and this many events, then stall.
     After(u64),
@@ -115,7 +115,7 @@ pub fn parse_directive(text: &str) -> Result<Option<Directive>, String> {
     }
 }
 
-/// The byte offset of a `#sim` that starts a line and is followed by whitespace.
+/// Find the byte offset of a `#sim` that starts a line and is followed by whitespace.
 fn find_marker(text: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -181,7 +181,7 @@ pub struct ToolCall {
 }
 
 impl ToolCall {
-    /// The arguments as a JSON object, or `{}` when they are not one.
+    /// Return the arguments as a JSON object, or `{}` when they are not one.
     pub fn arguments_object(&self) -> &str {
         match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.arguments) {
             Ok(_) => &self.arguments,
@@ -190,7 +190,7 @@ impl ToolCall {
     }
 }
 
-/// Everything a format needs to render one answer.
+/// Everything a format needs to render one response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     pub text: Vec<String>,
@@ -297,12 +297,12 @@ fn tool_call(spec: &ToolCallSpec) -> ToolCall {
     }
 }
 
-/// The first 8 hex digits of SHA-256 of `text`.
+/// Hash `text` to the first 8 hex digits of its SHA-256.
 pub fn digest(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..4])
 }
 
-/// The reply when the directive gives no text: a fixed sentence with the digest.
+/// Build the reply used when the directive gives no text: a fixed sentence with the digest.
 pub fn default_text(digest: &str) -> String {
     format!("Simulated reply {digest}: the quick brown fox jumps over the lazy dog.")
 }
@@ -386,7 +386,7 @@ impl Eol {
     }
 }
 
-/// Timing, splitting and faults of one answer: the directive over the server's defaults.
+/// Timing, splitting and faults of one response, from the directive over the server's defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
     pub latency: Duration,
@@ -398,7 +398,7 @@ pub struct Delivery {
     pub eol: Option<Eol>,
     pub seed: u64,
     pub faults: Faults,
-    /// Never send an answer.
+    /// Never send a response.
     pub hang_before: bool,
 }
 
@@ -458,7 +458,7 @@ pub fn delivery(
     })
 }
 
-/// Bytes of the string leaves of `value`, except the values of `role` and `type` keys.
+/// Count the bytes of the string leaves of `value`, except the values of `role` and `type` keys.
 pub fn text_bytes(value: &serde_json::Value) -> u64 {
     match value {
         serde_json::Value::String(text) => text.len() as u64,
@@ -472,7 +472,7 @@ pub fn text_bytes(value: &serde_json::Value) -> u64 {
     }
 }
 
-/// The prompt tokens of one message: 3 plus a quarter of its text bytes, rounded up.
+/// Count the prompt tokens of one message: 3 plus a quarter of its text bytes, rounded up.
 pub fn message_tokens(message: &serde_json::Value) -> u64 {
     3 + text_bytes(message).div_ceil(4)
 }

@@ -1,10 +1,10 @@
-//! How a response body is cut into writes.
+//! The cutting of a response body into writes.
 //!
 //! `none` writes each SSE event (or a whole JSON body) at once. `bytes:N` cuts
 //! the byte stream at every multiple of N bytes counted from the start of the
 //! body. `adversarial` cuts where naive parsers break: inside every multi-byte
 //! UTF-8 character, between every CR and LF, at pseudo-random points, and it
-//! sometimes holds the tail of one event back and sends it together with the
+//! sometimes keeps the tail of one event back and sends it together with the
 //! head of the next. The cuts come from a seeded generator, so one seed always
 //! gives the same writes.
 
@@ -156,7 +156,7 @@ impl Splitter {
     }
 }
 
-/// The length of the UTF-8 sequence that starts with `byte`, or 1 for any other byte.
+/// Return the length of the UTF-8 sequence that starts with `byte`, or 1 for any other byte.
 fn utf8_width(byte: u8) -> usize {
     match byte {
         0xC0..=0xDF => 2,
@@ -221,7 +221,8 @@ mod tests {
         }
         // é starts at 6 (2 bytes), 🙂 at 8 (4 bytes), the CRs at 12 and 14.
         assert!(ends.contains(&7), "{ends:?}");
-        assert!(ends.iter().any(|&e| e > 8 && e < 12), "{ends:?}");
+        let inside_emoji = ends.iter().any(|&e| e > 8 && e < 12);
+        assert!(inside_emoji, "{ends:?}");
         assert!(ends.contains(&13), "{ends:?}");
         assert!(ends.contains(&15), "{ends:?}");
     }

@@ -30,7 +30,7 @@ impl Event {
     }
 }
 
-/// A rendered streaming answer, with the frames a fault may insert.
+/// A rendered streaming response, with the frames a fault may insert.
 #[derive(Clone, Debug, Default)]
 pub struct Script {
     pub events: Vec<Event>,
@@ -40,7 +40,7 @@ pub struct Script {
     pub error: Bytes,
 }
 
-/// The body that plays `script` as `delivery` says, reporting the outcome to `tracker`.
+/// Build the body that plays `script` as `delivery` says, reporting the outcome to `tracker`.
 pub fn body(script: Script, delivery: &Delivery, tracker: Tracker) -> Body {
     let emitter = Emitter {
         events: script.events.into_iter(),
@@ -63,10 +63,10 @@ pub fn body(script: Script, delivery: &Delivery, tracker: Tracker) -> Body {
     StreamBody::new(frames).boxed_unsync()
 }
 
-/// A non-streamed JSON body with byte-counted faults: `cut_after` and `hang` send the first
-/// N bytes, `malformed_after` replaces the rest of the body after N bytes with text that is
-/// not JSON. The body has no declared length, so each write reaches the client as its own
-/// HTTP/1.1 chunk.
+/// Build a non-streamed JSON body with byte-counted faults. `cut_after` and `hang` send the
+/// first N bytes, and `malformed_after` replaces the rest of the body after N bytes with text
+/// that is not JSON. The body has no declared length, so each write reaches the client as its
+/// own HTTP/1.1 chunk.
 pub fn json_body(json: Bytes, delivery: &Delivery, tracker: Tracker) -> Body {
     let faults = delivery.faults;
     let stop = faults.cut_after.or(faults.hang_after);

@@ -33,8 +33,8 @@ async fn start(config: serde_json::Value) -> Server {
     Server { addr, _stop: stop }
 }
 
-/// One answer as the client saw it.
-struct Answer {
+/// One response as the client saw it.
+struct Received {
     status: u16,
     headers: HeaderMap,
     /// The data frames in the order they arrived.
@@ -43,7 +43,7 @@ struct Answer {
     failed: bool,
 }
 
-impl Answer {
+impl Received {
     fn bytes(&self) -> Vec<u8> {
         self.chunks.iter().flat_map(|c| c.iter().copied()).collect()
     }
@@ -76,7 +76,7 @@ async fn send(
     path: &str,
     headers: &[(&str, &str)],
     body: Value,
-) -> Answer {
+) -> Received {
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -115,7 +115,7 @@ async fn send(
             }
         }
     }
-    Answer {
+    Received {
         status: parts.status.as_u16(),
         headers: parts.headers,
         chunks,
@@ -123,7 +123,7 @@ async fn send(
     }
 }
 
-async fn post(addr: SocketAddr, path: &str, body: Value) -> Answer {
+async fn post(addr: SocketAddr, path: &str, body: Value) -> Received {
     send(addr, "POST", path, &[], body).await
 }
 
@@ -132,13 +132,13 @@ fn chat(text: &str, stream: bool) -> Value {
 }
 
 #[tokio::test]
-async fn chat_non_stream_answers_json() {
+async fn chat_non_stream_returns_json() {
     let server = start(json!({})).await;
-    let answer = post(server.addr, "/v1/chat/completions", chat("hi", false)).await;
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.header("content-type"), "application/json");
-    assert!(answer.header("x-request-id").starts_with("req_sim"));
-    let body = answer.json();
+    let received = post(server.addr, "/v1/chat/completions", chat("hi", false)).await;
+    assert_eq!(received.status, 200);
+    assert_eq!(received.header("content-type"), "application/json");
+    assert!(received.header("x-request-id").starts_with("req_sim"));
+    let body = received.json();
     assert_eq!(body["object"], "chat.completion");
     let text = body["choices"][0]["message"]["content"].as_str().unwrap();
     assert_eq!(
@@ -164,21 +164,21 @@ async fn identical_requests_get_identical_content() {
 #[tokio::test]
 async fn chat_stream_parses_and_ends_with_done() {
     let server = start(json!({})).await;
-    let answer = post(
+    let received = post(
         server.addr,
         "/v1/chat/completions",
         chat("#sim {\"text\": \"a b c\"}", true),
     )
     .await;
     assert_eq!(
-        answer.header("content-type"),
+        received.header("content-type"),
         "text/event-stream; charset=utf-8"
     );
-    let events = answer.events();
+    let events = received.events();
     assert_eq!(events.last().unwrap().data, "[DONE]");
     // Role chunk, three pieces, the finish chunk and [DONE].
     assert_eq!(events.len(), 6);
-    assert!(!answer.failed);
+    assert!(!received.failed);
 }
 
 #[tokio::test]
@@ -189,8 +189,8 @@ async fn adversarial_split_cuts_characters_and_reassembles() {
     let split = post(server.addr, "/v1/chat/completions", chat(text, true)).await;
     let plain_text = text.replace("\"split\": \"adversarial\", ", "");
     let plain = post(server.addr, "/v1/chat/completions", chat(&plain_text, true)).await;
-    let data = |answer: &Answer| -> Vec<Value> {
-        let events = answer.events();
+    let data = |received: &Received| -> Vec<Value> {
+        let events = received.events();
         events[..events.len() - 1]
             .iter()
             .map(|e| {
@@ -214,52 +214,52 @@ async fn adversarial_split_cuts_characters_and_reassembles() {
 #[tokio::test]
 async fn bytes_split_writes_fixed_sizes() {
     let server = start(json!({"split": "bytes:5"})).await;
-    let answer = post(server.addr, "/v1/chat/completions", chat("x", false)).await;
-    assert!(answer.chunks.len() > 10);
-    assert!(answer.chunks.iter().all(|c| c.len() <= 5));
-    assert_eq!(answer.json()["object"], "chat.completion");
+    let received = post(server.addr, "/v1/chat/completions", chat("x", false)).await;
+    assert!(received.chunks.len() > 10);
+    assert!(received.chunks.iter().all(|c| c.len() <= 5));
+    assert_eq!(received.json()["object"], "chat.completion");
 }
 
 #[tokio::test]
 async fn cut_after_closes_mid_stream() {
     let server = start(json!({})).await;
-    let answer = post(
+    let received = post(
         server.addr,
         "/v1/chat/completions",
         chat("#sim {\"cut_after\": 2}", true),
     )
     .await;
-    assert_eq!(answer.status, 200);
-    assert!(answer.failed);
-    assert_eq!(answer.events().len(), 2);
+    assert_eq!(received.status, 200);
+    assert!(received.failed);
+    assert_eq!(received.events().len(), 2);
 }
 
 #[tokio::test]
 async fn error_after_sends_error_event_without_done() {
     let server = start(json!({})).await;
-    let answer = post(
+    let received = post(
         server.addr,
         "/v1/chat/completions",
         chat("#sim {\"error_after\": 1}", true),
     )
     .await;
-    let events = answer.events();
+    let events = received.events();
     assert_eq!(events.len(), 2);
     let error: Value = serde_json::from_str(&events[1].data).unwrap();
     assert_eq!(error["error"]["type"], "server_error");
-    assert!(!answer.failed);
+    assert!(!received.failed);
 }
 
 #[tokio::test]
 async fn malformed_after_inserts_non_json() {
     let server = start(json!({})).await;
-    let answer = post(
+    let received = post(
         server.addr,
         "/v1/chat/completions",
         chat("#sim {\"malformed_after\": 1}", true),
     )
     .await;
-    let events = answer.events();
+    let events = received.events();
     assert!(serde_json::from_str::<Value>(&events[1].data).is_err());
     assert_eq!(events.last().unwrap().data, "[DONE]");
 }
@@ -268,24 +268,24 @@ async fn malformed_after_inserts_non_json() {
 async fn directive_status_with_retry_after() {
     let server = start(json!({})).await;
     let text = "#sim {\"status\": 429, \"retry_after\": 3, \"headers\": {\"x-ratelimit-remaining-requests\": \"0\"}}";
-    let answer = post(server.addr, "/v1/chat/completions", chat(text, true)).await;
-    assert_eq!(answer.status, 429);
-    assert_eq!(answer.header("retry-after"), "3");
-    assert_eq!(answer.header("x-ratelimit-remaining-requests"), "0");
-    assert_eq!(answer.json()["error"]["code"], "rate_limit_exceeded");
+    let received = post(server.addr, "/v1/chat/completions", chat(text, true)).await;
+    assert_eq!(received.status, 429);
+    assert_eq!(received.header("retry-after"), "3");
+    assert_eq!(received.header("x-ratelimit-remaining-requests"), "0");
+    assert_eq!(received.json()["error"]["code"], "rate_limit_exceeded");
 }
 
 #[tokio::test]
 async fn bad_directive_is_a_400() {
     let server = start(json!({})).await;
-    let answer = post(
+    let received = post(
         server.addr,
         "/v1/chat/completions",
         chat("#sim {\"bogus\": 1}", false),
     )
     .await;
-    assert_eq!(answer.status, 400);
-    let message = answer.json()["error"]["message"]
+    assert_eq!(received.status, 400);
+    let message = received.json()["error"]["message"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -296,7 +296,7 @@ async fn bad_directive_is_a_400() {
 async fn wrong_key_rejected_and_recorded_as_fingerprint() {
     let server = start(json!({"api_keys": {"openai": "sk-right"}})).await;
     let headers = [("authorization", "Bearer sk-wrong-key-value")];
-    let answer = send(
+    let received = send(
         server.addr,
         "POST",
         "/v1/chat/completions",
@@ -304,8 +304,8 @@ async fn wrong_key_rejected_and_recorded_as_fingerprint() {
         chat("x", false),
     )
     .await;
-    assert_eq!(answer.status, 401);
-    assert_eq!(answer.json()["error"]["code"], "invalid_api_key");
+    assert_eq!(received.status, 401);
+    assert_eq!(received.json()["error"]["code"], "invalid_api_key");
     let ok = send(
         server.addr,
         "POST",
@@ -426,9 +426,9 @@ async fn unknown_paths_get_provider_404s() {
 #[tokio::test]
 async fn models_listed() {
     let server = start(json!({})).await;
-    let answer = send(server.addr, "GET", "/v1/models", &[], Value::Null).await;
-    assert_eq!(answer.status, 200);
-    let body = answer.json();
+    let received = send(server.addr, "GET", "/v1/models", &[], Value::Null).await;
+    assert_eq!(received.status, 200);
+    let body = received.json();
     assert_eq!(body["object"], "list");
     assert!(body["data"]
         .as_array()
@@ -445,23 +445,23 @@ fn anthropic_body(text: &str, stream: bool) -> Value {
 #[tokio::test]
 async fn anthropic_requires_version_header() {
     let server = start(json!({})).await;
-    let answer = post(server.addr, "/v1/messages", anthropic_body("hi", false)).await;
-    assert_eq!(answer.status, 400);
-    let body = answer.json();
+    let received = post(server.addr, "/v1/messages", anthropic_body("hi", false)).await;
+    assert_eq!(received.status, 400);
+    let body = received.json();
     assert_eq!(body["type"], "error");
     assert_eq!(body["error"]["type"], "invalid_request_error");
     assert_eq!(
         body["error"]["message"],
         "anthropic-version: header is required"
     );
-    assert!(answer.header("request-id").starts_with("req_"));
+    assert!(received.header("request-id").starts_with("req_"));
 }
 
 #[tokio::test]
 async fn anthropic_stream_over_the_wire() {
     let server = start(json!({})).await;
     let headers = [("anthropic-version", "2023-06-01"), ("x-api-key", "k")];
-    let answer = send(
+    let received = send(
         server.addr,
         "POST",
         "/v1/messages",
@@ -469,12 +469,12 @@ async fn anthropic_stream_over_the_wire() {
         anthropic_body("#sim {\"text\": \"x y\"}", true),
     )
     .await;
-    assert_eq!(answer.status, 200);
+    assert_eq!(received.status, 200);
     assert_eq!(
-        answer.header("content-type"),
+        received.header("content-type"),
         "text/event-stream; charset=utf-8"
     );
-    let events = answer.events();
+    let events = received.events();
     assert_eq!(events.first().unwrap().event_type(), "message_start");
     assert_eq!(events.last().unwrap().event_type(), "message_stop");
     assert!(events.iter().all(|e| e.data != "[DONE]"));
@@ -484,7 +484,7 @@ async fn anthropic_stream_over_the_wire() {
 async fn anthropic_529_overloaded() {
     let server = start(json!({})).await;
     let headers = [("anthropic-version", "2023-06-01")];
-    let answer = send(
+    let received = send(
         server.addr,
         "POST",
         "/v1/messages",
@@ -492,8 +492,8 @@ async fn anthropic_529_overloaded() {
         anthropic_body("#sim {\"status\": 529}", false),
     )
     .await;
-    assert_eq!(answer.status, 529);
-    assert_eq!(answer.json()["error"]["type"], "overloaded_error");
+    assert_eq!(received.status, 529);
+    assert_eq!(received.json()["error"]["type"], "overloaded_error");
 }
 
 fn gemini_body(text: &str) -> Value {
@@ -528,10 +528,10 @@ async fn gemini_sse_and_json_array_streams() {
 async fn gemini_error_shape_by_status() {
     let server = start(json!({})).await;
     let path = "/v1beta/models/gemini-test:generateContent";
-    let answer = post(server.addr, path, gemini_body("#sim {\"status\": 429}")).await;
-    assert_eq!(answer.status, 429);
+    let received = post(server.addr, path, gemini_body("#sim {\"status\": 429}")).await;
+    assert_eq!(received.status, 429);
     assert_eq!(
-        answer.json(),
+        received.json(),
         json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}})
     );
 }
@@ -550,8 +550,8 @@ async fn gemini_key_checked_in_query() {
 async fn responses_stream_has_no_done() {
     let server = start(json!({})).await;
     let body = json!({"model": "gpt-test", "input": "hello", "stream": true});
-    let answer = post(server.addr, "/v1/responses", body).await;
-    let events = answer.events();
+    let received = post(server.addr, "/v1/responses", body).await;
+    let events = received.events();
     assert_eq!(events[0].event_type(), "response.created");
     assert_eq!(events.last().unwrap().event_type(), "response.completed");
     assert!(events.iter().all(|e| e.data != "[DONE]"));

@@ -23,7 +23,7 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// An id such as `call_…` that depends only on the request body and `index`.
+    /// Mint an id such as `call_…` that depends only on the request body and `index`.
     pub fn stable_id(&self, prefix: &str, index: usize) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.body_digest.to_le_bytes());
@@ -32,18 +32,18 @@ impl Call<'_> {
         format!("{prefix}{}", &hex::encode(hash)[..24])
     }
 
-    /// One SSE event with an optional `event:` line and one `data:` line.
+    /// Frame one SSE event with an optional `event:` line and one `data:` line.
     pub fn frame(&self, event: Option<&str>, data: &[u8]) -> Bytes {
         frame(event, data, self.eol)
     }
 
-    /// An SSE event whose data is `value` as JSON.
+    /// Frame an SSE event whose data is `value` as JSON.
     pub fn json_frame<T: Serialize>(&self, event: Option<&str>, value: &T) -> Bytes {
         self.frame(event, &to_json(value))
     }
 }
 
-/// One SSE event. `data` must not contain line breaks (compact JSON never does).
+/// Frame one SSE event. `data` must not contain line breaks, and compact JSON never does.
 pub fn frame(event: Option<&str>, data: &[u8], eol: Eol) -> Bytes {
     let eol = eol.as_bytes();
     let mut out = BytesMut::with_capacity(data.len() + 32);
@@ -64,7 +64,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-/// The text of a message `content` that is a string or an array of parts with `text`.
+/// Extract the text of a message `content` that is a string or an array of parts with `text`.
 pub fn content_text(content: &serde_json::Value) -> String {
     match content {
         serde_json::Value::String(text) => text.clone(),
@@ -77,12 +77,12 @@ pub fn content_text(content: &serde_json::Value) -> String {
     }
 }
 
-/// A field of a JSON object as an unsigned integer.
+/// Read a field of a JSON object as an unsigned integer.
 pub fn u64_field(object: &serde_json::Value, name: &str) -> Option<u64> {
     object.get(name).and_then(serde_json::Value::as_u64)
 }
 
-/// A fixed call context for the format tests.
+/// Build a fixed call context for the format tests.
 #[cfg(test)]
 pub fn test_call(provider: Provider) -> Call<'static> {
     Call {
