@@ -67,6 +67,10 @@ impl Parser {
             let head = head[start..].to_vec();
             return self.feed(&head, out);
         }
+        if chunk.is_empty() {
+            // An empty read must not end a pending CR's wait for its LF.
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -215,6 +219,12 @@ mod tests {
     fn crlf_split_between_reads() {
         let events = parse_all(&[b"data: x\r", b"\n\r", b"\ndata: y\r\n\r\n"]);
         assert_eq!(events, vec![data("x"), data("y")]);
+    }
+
+    #[test]
+    fn crlf_split_by_an_empty_read() {
+        let events = parse_all(&[b"data: x\r", b"", b"\ndata: y\r\n\r\n"]);
+        assert_eq!(events, vec![data("x\ny")]);
     }
 
     #[test]
