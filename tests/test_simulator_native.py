@@ -206,3 +206,30 @@ def test_gemini_wrong_key_invalid_argument(simulator_factory: SimulatorFactory) 
     error = response.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
     assert error["details"][0]["reason"] == "API_KEY_INVALID"
+
+
+def test_anthropic_tool_result_scripts_next_reply(simulator: Simulator) -> None:
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": directive(tool_calls=[{"name": "f", "id": "toolu_1"}])},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": "ok\n" + directive(text="All done."),
+                    }
+                ],
+            },
+        ],
+    }
+    response = httpx.post(f"{simulator.url}/v1/messages", json=body, headers=ANTHROPIC_HEADERS)
+    assert response.json()["content"] == [{"type": "text", "text": "All done."}]
+    assert response.json()["stop_reason"] == "end_turn"

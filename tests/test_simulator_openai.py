@@ -281,3 +281,48 @@ def test_chat_right_key_accepted(simulator_factory: SimulatorFactory) -> None:
     )
     assert completion.choices[0].message.content == default_text("hi")
     assert guarded.requests(tag)[0]["status"] == 200
+
+
+def test_chat_tool_round_trip_scripted_by_tool_result(simulator: Simulator) -> None:
+    sdk = client(simulator)
+    calls = [{"name": "get_weather", "arguments": {"city": "Paris"}}]
+    messages: list[dict[str, object]] = [
+        {"role": "user", "content": "Weather in Paris?\n" + directive(tool_calls=calls)}
+    ]
+    first = sdk.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    tool_call = first.choices[0].message.tool_calls[0]
+    messages.append(first.choices[0].message.model_dump(exclude_none=True))
+    messages.append(
+        {
+            "role": "tool",
+            "tool_call_id": tool_call.id,
+            "content": "22 C\n" + directive(text="It is 22 degrees in Paris."),
+        }
+    )
+    second = sdk.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert second.choices[0].message.content == "It is 22 degrees in Paris."
+    assert second.choices[0].finish_reason == "stop"
+
+
+def test_chat_tool_result_without_directive_gets_default_text(simulator: Simulator) -> None:
+    sdk = client(simulator)
+    calls = [{"name": "lookup", "arguments": {}}]
+    messages: list[dict[str, object]] = [
+        {"role": "user", "content": directive(tool_calls=calls)},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "found"},
+    ]
+    completion = sdk.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    # The client turn is the tool message, whose strings are its content and its call id.
+    assert completion.choices[0].message.content == default_text("found\ncall_1")
+    assert completion.choices[0].message.tool_calls is None

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::errors;
-use super::script::{self, Finish, Prompt, Reply, Usage};
+use super::script::{self, Finish, Prompt, Reply, Speaker, Usage};
 use super::stream::{Event, Script};
 use super::wire::{self, Call};
 use super::Invalid;
@@ -52,13 +52,12 @@ pub fn read(body: &Value) -> Result<MessagesRequest, Invalid> {
             )));
         }
     }
-    let last_user_text = messages
-        .iter()
-        .rev()
-        .find(|message| message.get("role").and_then(Value::as_str) == Some("user"))
-        .and_then(|message| message.get("content"))
-        .map(wire::content_text)
-        .unwrap_or_default();
+    let turn = script::client_turn(messages.iter(), |message| {
+        match message.get("role").and_then(Value::as_str) {
+            Some("assistant") => Speaker::Model,
+            _ => Speaker::Client,
+        }
+    });
     let mut prompt_tokens: u64 = messages.iter().map(script::message_tokens).sum();
     if let Some(system) = body.get("system").filter(|s| !s.is_null()) {
         prompt_tokens += script::message_tokens(system);
@@ -67,7 +66,7 @@ pub fn read(body: &Value) -> Result<MessagesRequest, Invalid> {
         model: model.to_owned(),
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
         prompt: Prompt {
-            last_user_text,
+            turn,
             prompt_tokens,
             max_tokens: Some(max_tokens),
         },
@@ -335,7 +334,7 @@ pub fn stream(request: &MessagesRequest, reply: &Reply, call: &Call<'_>) -> Scri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::script::{build_reply, parse_directive};
+    use crate::simulator::script::{build_reply, turn_directive};
     use crate::simulator::stream::replay;
     use crate::simulator::wire::test_call;
     use crate::translate::Provider;
@@ -348,7 +347,7 @@ mod tests {
 
     fn call_with(body: Value) -> (MessagesRequest, Reply) {
         let request = read(&body).unwrap();
-        let directive = parse_directive(&request.prompt.last_user_text)
+        let directive = turn_directive(&request.prompt.turn)
             .unwrap()
             .unwrap_or_default();
         let reply = build_reply(&request.prompt, &directive);

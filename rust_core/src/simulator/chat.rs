@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::errors;
-use super::script::{self, Finish, Prompt, Reply, Usage};
+use super::script::{self, Finish, Prompt, Reply, Speaker, Usage};
 use super::stream::{Event, Script};
 use super::wire::{self, Call};
 use super::Invalid;
@@ -47,13 +47,13 @@ pub fn read(body: &Value) -> Result<ChatRequest, Invalid> {
             "messages",
         ));
     }
-    let last_user_text = messages
-        .iter()
-        .rev()
-        .find(|message| message.get("role").and_then(Value::as_str) == Some("user"))
-        .and_then(|message| message.get("content"))
-        .map(wire::content_text)
-        .unwrap_or_default();
+    let turn = script::client_turn(messages.iter(), |message| {
+        match message.get("role").and_then(Value::as_str) {
+            Some("assistant") => Speaker::Model,
+            Some("system" | "developer") => Speaker::System,
+            _ => Speaker::Client,
+        }
+    });
     let options = body.get("stream_options");
     let option = |name: &str| options.and_then(|o| o.get(name)).and_then(Value::as_bool);
     Ok(ChatRequest {
@@ -62,7 +62,7 @@ pub fn read(body: &Value) -> Result<ChatRequest, Invalid> {
         include_usage: option("include_usage").unwrap_or(false),
         obfuscation: option("include_obfuscation").unwrap_or(true),
         prompt: Prompt {
-            last_user_text,
+            turn,
             prompt_tokens: messages.iter().map(script::message_tokens).sum(),
             max_tokens: wire::u64_field(body, "max_completion_tokens")
                 .or_else(|| wire::u64_field(body, "max_tokens")),
@@ -397,7 +397,7 @@ pub fn stream(request: &ChatRequest, reply: &Reply, call: &Call<'_>) -> Script {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::script::{build_reply, parse_directive, Eol};
+    use crate::simulator::script::{build_reply, turn_directive, Eol};
     use crate::sse;
     use serde_json::json;
 
@@ -414,7 +414,7 @@ mod tests {
 
     fn request(body: Value) -> (ChatRequest, Reply) {
         let request = read(&body).unwrap();
-        let directive = parse_directive(&request.prompt.last_user_text)
+        let directive = turn_directive(&request.prompt.turn)
             .unwrap()
             .unwrap_or_default();
         let reply = build_reply(&request.prompt, &directive);
@@ -443,7 +443,7 @@ mod tests {
         // "Be brief." is 9 bytes: 3 + 3; "abcdefgh" is 8 bytes: 3 + 2.
         assert_eq!(request.prompt.prompt_tokens, 11);
         assert_eq!(request.prompt.max_tokens, Some(5));
-        assert_eq!(request.prompt.last_user_text, "abcdefgh");
+        assert_eq!(request.prompt.turn, vec!["abcdefgh"]);
         assert!(!request.stream);
     }
 

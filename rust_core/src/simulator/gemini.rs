@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::errors;
-use super::script::{self, Finish, Prompt, Reply, Usage};
+use super::script::{self, Finish, Prompt, Reply, Speaker, Usage};
 use super::stream::{Event, Script};
 use super::wire::Call;
 use super::Invalid;
@@ -47,19 +47,12 @@ pub fn read(body: &Value, model: &str, stream: bool, sse: bool) -> Result<Gemini
             return Err(Invalid::new("Please use a valid role: user, model."));
         }
     }
-    let last_user_text = contents
-        .iter()
-        .rev()
-        .find(|content| {
-            content
-                .get("role")
-                .and_then(Value::as_str)
-                .unwrap_or("user")
-                == "user"
-        })
-        .and_then(|content| content.get("parts"))
-        .map(super::wire::content_text)
-        .unwrap_or_default();
+    let turn = script::client_turn(contents.iter(), |content| {
+        match content.get("role").and_then(Value::as_str) {
+            Some("model") => Speaker::Model,
+            _ => Speaker::Client,
+        }
+    });
     let mut prompt_tokens: u64 = contents.iter().map(script::message_tokens).sum();
     if let Some(system) = body.get("systemInstruction").filter(|s| !s.is_null()) {
         prompt_tokens += script::message_tokens(system);
@@ -76,7 +69,7 @@ pub fn read(body: &Value, model: &str, stream: bool, sse: bool) -> Result<Gemini
         sse,
         include_thoughts,
         prompt: Prompt {
-            last_user_text,
+            turn,
             prompt_tokens,
             max_tokens: config.and_then(|c| super::wire::u64_field(c, "maxOutputTokens")),
         },
@@ -421,7 +414,7 @@ pub fn stream(request: &GeminiRequest, reply: &Reply, call: &Call<'_>) -> Script
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::script::{build_reply, parse_directive};
+    use crate::simulator::script::{build_reply, turn_directive};
     use crate::simulator::stream::replay;
     use crate::simulator::wire::test_call;
     use crate::translate::Provider;
@@ -434,7 +427,7 @@ mod tests {
             body.extend(extra);
         }
         let request = read(&body, "gemini-test", stream, sse).unwrap();
-        let directive = parse_directive(&request.prompt.last_user_text)
+        let directive = turn_directive(&request.prompt.turn)
             .unwrap()
             .unwrap_or_default();
         let reply = build_reply(&request.prompt, &directive);

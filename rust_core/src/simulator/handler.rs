@@ -272,7 +272,7 @@ fn decide(
             return decision;
         }
     };
-    let directive = match script::parse_directive(&parsed.prompt().last_user_text) {
+    let directive = match script::turn_directive(&parsed.prompt().turn) {
         Ok(directive) => directive.unwrap_or_default(),
         Err(message) => {
             decision.plan = reject(400, &invalid_spec(&Invalid::new(message)));

@@ -2,7 +2,7 @@
 //! and Google Gemini, so tests, benchmarks and demos need no real provider.
 //!
 //! Responses are deterministic: content, usage and tool calls depend only on the
-//! request, and a `#sim {json}` directive in the last user message scripts
+//! request, and a `#sim {json}` directive in the last client turn scripts
 //! them, along with errors, faults, timing and how the body is cut into
 //! writes (see `script.rs`). Requests are recorded for inspection under
 //! `/_sim/requests` (see `record.rs`). The server runs on its own tokio

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::errors;
-use super::script::{self, ErrorSpec, Finish, Prompt, Reply, Usage};
+use super::script::{self, ErrorSpec, Finish, Prompt, Reply, Speaker, Usage};
 use super::stream::{Event, Script};
 use super::wire::{self, Call};
 use super::Invalid;
@@ -37,21 +37,15 @@ pub fn read(body: &Value) -> Result<ResponsesRequest, Invalid> {
         .and_then(Value::as_str)
         .ok_or_else(|| Invalid::param("Missing required parameter: 'model'.", "model"))?;
     let mut prompt_tokens = 0;
-    let mut last_user_text = String::new();
+    let mut turn = Vec::new();
     match body.get("input") {
         Some(Value::String(text)) => {
             prompt_tokens += script::message_tokens(&Value::String(text.clone()));
-            last_user_text = text.clone();
+            turn.push(text.clone());
         }
         Some(Value::Array(items)) => {
             prompt_tokens += items.iter().map(script::message_tokens).sum::<u64>();
-            let last_user = items
-                .iter()
-                .rev()
-                .find(|item| item.get("role").and_then(Value::as_str) == Some("user"));
-            if let Some(content) = last_user.and_then(|item| item.get("content")) {
-                last_user_text = wire::content_text(content);
-            }
+            turn = script::client_turn(items.iter(), speaker);
         }
         None | Some(Value::Null) => {}
         Some(_) => {
@@ -68,12 +62,24 @@ pub fn read(body: &Value) -> Result<ResponsesRequest, Invalid> {
         model: model.to_owned(),
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
         prompt: Prompt {
-            last_user_text,
+            turn,
             prompt_tokens,
             max_tokens: wire::u64_field(body, "max_output_tokens"),
         },
         body: body.clone(),
     })
+}
+
+/// Tell who wrote an input item: the model wrote assistant messages, function calls and
+/// reasoning; the client wrote the rest, such as function call outputs.
+fn speaker(item: &Value) -> Speaker {
+    let role = item.get("role").and_then(Value::as_str);
+    let kind = item.get("type").and_then(Value::as_str);
+    match (role, kind) {
+        (Some("assistant"), _) | (_, Some("function_call" | "reasoning")) => Speaker::Model,
+        (Some("system" | "developer"), _) => Speaker::System,
+        _ => Speaker::Client,
+    }
 }
 
 #[derive(Serialize)]
@@ -488,7 +494,7 @@ fn error_event(call: &Call<'_>, spec: &ErrorSpec) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::script::{build_reply, parse_directive};
+    use crate::simulator::script::{build_reply, turn_directive};
     use crate::simulator::stream::replay;
     use crate::simulator::wire::test_call;
 
@@ -498,7 +504,7 @@ mod tests {
             body.extend(extra);
         }
         let request = read(&body).unwrap();
-        let directive = parse_directive(&request.prompt.last_user_text)
+        let directive = turn_directive(&request.prompt.turn)
             .unwrap()
             .unwrap_or_default();
         let reply = build_reply(&request.prompt, &directive);
@@ -509,7 +515,7 @@ mod tests {
     fn string_input_and_instructions_count() {
         let request =
             read(&json!({"model": "m", "input": "abcd", "instructions": "efgh"})).unwrap();
-        assert_eq!(request.prompt.last_user_text, "abcd");
+        assert_eq!(request.prompt.turn, vec!["abcd"]);
         assert_eq!(request.prompt.prompt_tokens, 4 + 4);
         assert!(read(&json!({"input": "x"})).is_err());
     }

@@ -1,10 +1,13 @@
 //! The per-request directive and the reply it scripts.
 //!
 //! A request steers the simulator with a line `#sim {json}` in the text of its
-//! last user message: everything after `#sim` up to the end of the text is
-//! read as one JSON object. Without a directive the reply is a fixed sentence
-//! that carries a digest of the last user message, so identical requests get
-//! identical content, usage and tool calls (ids and timestamps still differ).
+//! last client turn: the messages after the model's last message, such as the
+//! user's message or the tool results that answer the model's tool calls.
+//! Everything after `#sim` up to the end of that message's text is read as
+//! one JSON object, and the newest message with a directive wins. Without a
+//! directive the reply is a fixed sentence that carries a digest of the turn,
+//! so identical requests get identical content, usage and tool calls (ids and
+//! timestamps still differ).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -97,6 +100,17 @@ pub enum HangSpec {
     Flag(bool),
     /// Send the headers and this many events, then stall.
     After(u64),
+}
+
+/// Find and parse the directive of a client turn, searching its newest message first;
+/// `Ok(None)` when there is none.
+pub fn turn_directive(turn: &[String]) -> Result<Option<Directive>, String> {
+    for text in turn.iter().rev() {
+        if let Some(directive) = parse_directive(text)? {
+            return Ok(Some(directive));
+        }
+    }
+    Ok(None)
 }
 
 /// Find and parse the directive in `text`; `Ok(None)` when there is none.
@@ -215,8 +229,8 @@ impl Reply {
 /// What a format reads from a request before the reply is built.
 #[derive(Clone, Debug, Default)]
 pub struct Prompt {
-    /// The text of the last user message.
-    pub last_user_text: String,
+    /// The text of each message of the last client turn, oldest first.
+    pub turn: Vec<String>,
     pub prompt_tokens: u64,
     /// The request's output limit, if any.
     pub max_tokens: Option<u64>,
@@ -224,7 +238,7 @@ pub struct Prompt {
 
 /// Build the reply to a request from its prompt and directive.
 pub fn build_reply(prompt: &Prompt, directive: &Directive) -> Reply {
-    let digest = digest(&prompt.last_user_text);
+    let digest = digest(&prompt.turn.join("\n"));
     let text = match &directive.text {
         Some(text) => text.clone(),
         None if directive.tool_calls.is_empty() => default_text(&digest),
@@ -458,6 +472,56 @@ pub fn delivery(
     })
 }
 
+/// Who wrote a message of a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Speaker {
+    /// The user or the client's tools.
+    Client,
+    Model,
+    /// A system or developer message, which belongs to no turn.
+    System,
+}
+
+/// Collect the text of each message of the last client turn, oldest first: the client
+/// messages after the model's last message. Model messages at the very end (a prefill) are
+/// skipped, so the turn before them counts.
+pub fn client_turn<'a>(
+    messages: impl DoubleEndedIterator<Item = &'a serde_json::Value>,
+    speaker: impl Fn(&serde_json::Value) -> Speaker,
+) -> Vec<String> {
+    let mut turn = Vec::new();
+    for message in messages.rev() {
+        match speaker(message) {
+            Speaker::System => {}
+            Speaker::Client => turn.push(message_text(message)),
+            Speaker::Model if turn.is_empty() => {}
+            Speaker::Model => break,
+        }
+    }
+    turn.reverse();
+    turn
+}
+
+/// Join the string leaves of a message with line breaks, in sorted key order, except the
+/// values of `role` and `type` keys.
+pub fn message_text(message: &serde_json::Value) -> String {
+    let mut strings = Vec::new();
+    collect_strings(message, &mut strings);
+    strings.join("\n")
+}
+
+fn collect_strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(text) => out.push(text),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_strings(item, out)),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .filter(|(key, _)| key.as_str() != "role" && key.as_str() != "type")
+            .for_each(|(_, value)| collect_strings(value, out)),
+        _ => {}
+    }
+}
+
 /// Count the bytes of the string leaves of `value`, except the values of `role` and `type` keys.
 pub fn text_bytes(value: &serde_json::Value) -> u64 {
     match value {
@@ -484,7 +548,7 @@ mod tests {
 
     fn prompt(text: &str) -> Prompt {
         Prompt {
-            last_user_text: text.to_owned(),
+            turn: vec![text.to_owned()],
             prompt_tokens: 10,
             max_tokens: None,
         }
@@ -631,6 +695,42 @@ mod tests {
         assert_eq!(delivery.seed, 99);
         let hang = directive(r#"{"hang": true}"#);
         assert!(super::delivery(&hang, &defaults, 0).unwrap().hang_before);
+    }
+
+    #[test]
+    fn client_turn_is_everything_after_the_model() {
+        let messages = [
+            json!({"role": "system", "content": "sys"}),
+            json!({"role": "user", "content": "first"}),
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": "c1"}]}),
+            json!({"role": "tool", "tool_call_id": "c1", "content": "result one"}),
+            json!({"role": "tool", "tool_call_id": "c2", "content": "result two"}),
+        ];
+        let speaker = |m: &serde_json::Value| match m["role"].as_str() {
+            Some("assistant") => Speaker::Model,
+            Some("system") => Speaker::System,
+            _ => Speaker::Client,
+        };
+        let turn = client_turn(messages.iter(), speaker);
+        // Object keys come in sorted order: `content` before `tool_call_id`.
+        assert_eq!(turn, vec!["result one\nc1", "result two\nc2"]);
+        let prefill = [
+            json!({"role": "user", "content": [{"type": "text", "text": "q"}]}),
+            json!({"role": "assistant", "content": "The answer is"}),
+        ];
+        assert_eq!(client_turn(prefill.iter(), speaker), vec!["q"]);
+    }
+
+    #[test]
+    fn newest_directive_of_the_turn_wins() {
+        let turn = vec![
+            "#sim {\"text\": \"old\"}".to_owned(),
+            "plain".to_owned(),
+            "result\n#sim {\"text\": \"new\"}".to_owned(),
+        ];
+        let found = turn_directive(&turn).unwrap().unwrap();
+        assert_eq!(found.text.as_deref(), Some("new"));
+        assert!(turn_directive(&["none".to_owned()]).unwrap().is_none());
     }
 
     #[test]

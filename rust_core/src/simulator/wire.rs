@@ -64,19 +64,6 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-/// Extract the text of a message `content` that is a string or an array of parts with `text`.
-pub fn content_text(content: &serde_json::Value) -> String {
-    match content {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Array(parts) => parts
-            .iter()
-            .filter_map(|part| part.get("text").and_then(serde_json::Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
-}
-
 /// Read a field of a JSON object as an unsigned integer.
 pub fn u64_field(object: &serde_json::Value, name: &str) -> Option<u64> {
     object.get(name).and_then(serde_json::Value::as_u64)
@@ -98,7 +85,6 @@ pub fn test_call(provider: Provider) -> Call<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn frame_with_event_and_crlf() {
@@ -120,13 +106,5 @@ mod tests {
         assert_ne!(call(1).stable_id("call_", 0), call(1).stable_id("call_", 1));
         assert_ne!(call(1).stable_id("call_", 0), call(2).stable_id("call_", 0));
         assert_eq!(call(1).stable_id("call_", 0).len(), 5 + 24);
-    }
-
-    #[test]
-    fn content_text_joins_text_parts() {
-        let content = json!([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}]);
-        assert_eq!(content_text(&content), "a\nb");
-        assert_eq!(content_text(&json!("plain")), "plain");
-        assert_eq!(content_text(&json!(null)), "");
     }
 }
