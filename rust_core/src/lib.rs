@@ -4,6 +4,7 @@
 //! Everything here is plain Rust. The PyO3 binding lives in `python.rs` and is
 //! compiled only with the `python` feature, so `cargo test` needs no interpreter.
 
+pub mod catalog;
 pub mod config;
 pub mod crypto;
 pub mod error;

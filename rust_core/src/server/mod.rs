@@ -1,10 +1,18 @@
 //! The data-plane HTTP server: one tokio runtime, hyper connections, and a
 //! router that serves inference paths itself and forwards the rest.
 
+mod auth;
+mod cache;
+mod chat;
 mod health;
 pub mod http;
+pub mod meter;
+mod metrics;
+mod models;
 mod proxy;
+mod relay;
 mod router;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::crypto::{Keyring, MasterKey};
 use base64::engine::general_purpose::STANDARD;
@@ -56,6 +65,10 @@ pub struct AppState {
     pub control: ControlPlane,
     pub pepper: Vec<u8>,
     pub keyring: Keyring,
+    pub catalog: Catalog,
+    pub tenancy: auth::TenancyCache,
+    pub upstream: upstream::Upstream,
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -136,6 +149,15 @@ pub fn start(config: Config, grace: Duration) -> Result<Running, StartError> {
         reason: format!("not hex: {err}"),
     })?;
     let keyring = keyring(&config)?;
+    let catalog =
+        Catalog::load(config.catalog_path.as_deref()).map_err(|err| StartError::Setting {
+            setting: "catalog_path",
+            reason: err.to_string(),
+        })?;
+    let metrics = metrics::Metrics::new().map_err(|err| StartError::Setting {
+        setting: "metrics",
+        reason: err.to_string(),
+    })?;
 
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all().thread_name("assistiv-data-plane");
@@ -145,6 +167,11 @@ pub fn start(config: Config, grace: Duration) -> Result<Running, StartError> {
     let runtime = builder.build().map_err(StartError::Runtime)?;
 
     let address = format!("{}:{}", config.host, config.port);
+    let pubsub_client =
+        redis::Client::open(config.redis_url.as_str()).map_err(|source| StartError::Redis {
+            url: config.redis_url.clone(),
+            source,
+        })?;
     let (listener, redis) = runtime.block_on(async {
         let listener = TcpListener::bind(&address)
             .await
@@ -161,13 +188,21 @@ pub fn start(config: Config, grace: Duration) -> Result<Running, StartError> {
     })?;
 
     let control = ControlPlane::new(config.control_plane_socket.clone());
+    let tenancy = auth::TenancyCache::new(Duration::from_millis(config.key_cache_ttl_ms));
+    let upstream = runtime.block_on(async { upstream::Upstream::new(&config) });
     let state = Arc::new(AppState {
         config,
         redis,
         control,
         pepper,
         keyring,
+        catalog,
+        tenancy,
+        upstream,
+        metrics,
     });
+    let invalidate: Arc<dyn cache::Invalidate> = Arc::new(TenancyInvalidator(state.clone()));
+    runtime.block_on(async { cache::spawn_listener(pubsub_client, invalidate) });
     let (shutdown, signal) = watch::channel(false);
     let served = runtime.spawn(serve(listener, state, signal, grace));
     tracing::info!(address = %local_addr, "data plane listening");
@@ -223,5 +258,18 @@ async fn serve(
             grace_ms = grace.as_millis() as u64,
             "in-flight requests cut at shutdown"
         );
+    }
+}
+
+/// Evicts the shared state's tenancy cache on invalidation messages.
+struct TenancyInvalidator(Arc<AppState>);
+
+impl cache::Invalidate for TenancyInvalidator {
+    fn invalidate(&self, message: &str) {
+        self.0.tenancy.invalidate(message);
+    }
+
+    fn clear_all(&self) {
+        self.0.tenancy.clear_all();
     }
 }

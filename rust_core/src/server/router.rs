@@ -9,7 +9,7 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use super::http::{self as h, Body};
-use super::{health, AppState};
+use super::{chat, health, models, AppState};
 use crate::error::GatewayError;
 use crate::ids;
 
@@ -23,18 +23,56 @@ pub async fn handle(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
 
-    let mut response = match (request.method(), path.as_str()) {
-        (&Method::GET, "/healthz") => health::healthz(),
-        (&Method::GET, "/readyz") => health::readyz(&state, &request_id).await,
-        (_, "/healthz" | "/readyz") => method_not_allowed(&method, &request_id),
+    let in_flight = state.metrics.in_flight();
+    let route = route_name(&path);
+    let method_ok = |expected: Method| method == expected;
+    let result: Result<Response<Body>, RouteError> = match path.as_str() {
+        "/healthz" | "/readyz" | "/metrics" | "/v1/models" if !method_ok(Method::GET) => {
+            Err(not_allowed("GET"))
+        }
+        "/healthz" => Ok(health::healthz()),
+        "/readyz" => Ok(health::readyz(&state, &request_id).await),
+        "/metrics" => Ok(state.metrics.render()),
+        "/v1/chat/completions" if !method_ok(Method::POST) => Err(not_allowed("POST")),
+        "/v1/chat/completions" => chat::handle(state.clone(), request, &request_id, in_flight)
+            .await
+            .map_err(|err| (err, None)),
+        "/v1/models" => models::list(&state, request.headers())
+            .await
+            .map_err(|err| (err, None)),
+        _ if path.starts_with("/v1/models/") && method_ok(Method::GET) => {
+            let id = &path["/v1/models/".len()..];
+            models::retrieve(&state, request.headers(), id)
+                .await
+                .map_err(|err| (err, None))
+        }
         _ => {
             let limit = state.config.max_body_bytes;
-            state
+            Ok(state
                 .control
                 .forward(request, peer, &request_id, limit)
-                .await
+                .await)
         }
     };
+    let mut response = match result {
+        Ok(response) => response,
+        Err((err, allow)) => {
+            state.metrics.record_error(err.code);
+            if err.source != crate::error::Source::Client {
+                tracing::warn!(request_id = %request_id, code = err.code, error = %err, "request failed");
+            }
+            let mut response = h::error(&err, &request_id);
+            if let Some(allow) = allow {
+                response
+                    .headers_mut()
+                    .insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
+            }
+            response
+        }
+    };
+    state
+        .metrics
+        .record_response(route, response.status().as_u16(), started.elapsed());
 
     h::set_request_id(&mut response, &request_id);
     tracing::debug!(
@@ -48,14 +86,25 @@ pub async fn handle(
     Ok(response)
 }
 
-fn method_not_allowed(method: &Method, request_id: &str) -> Response<Body> {
+/// A 405 error and the `Allow` header value to send with it.
+type RouteError = (GatewayError, Option<&'static str>);
+
+fn not_allowed(allow: &'static str) -> RouteError {
     let err = GatewayError::new(
         "method_not_allowed",
-        format!("{method} is not allowed here"),
+        format!("only {allow} is allowed here"),
     );
-    let mut response = h::error(&err, request_id);
-    response
-        .headers_mut()
-        .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
-    response
+    (err, Some(allow))
+}
+
+/// The `route` label of the request metrics; every forwarded path shares one label.
+fn route_name(path: &str) -> &'static str {
+    match path {
+        "/v1/chat/completions" => "chat_completions",
+        "/v1/models" => "models",
+        _ if path.starts_with("/v1/models/") => "models",
+        "/metrics" => "metrics",
+        "/healthz" | "/readyz" => "health",
+        _ => "control_plane",
+    }
 }

@@ -18,6 +18,7 @@ pub mod anthropic;
 pub mod chat;
 pub mod errors;
 pub mod gemini;
+pub mod openai;
 
 pub use anthropic::ANTHROPIC;
 pub use gemini::GEMINI;
@@ -162,11 +163,22 @@ pub trait Adapter: Sync {
     fn stream_translator(&self, ctx: &CallContext<'_>) -> Box<dyn StreamTranslator>;
 }
 
-/// Return the adapter for `provider`'s wire format, or `None` when the provider has none yet.
+/// Return the adapter that speaks `provider`'s wire format.
 pub fn adapter(provider: Provider) -> Option<&'static dyn Adapter> {
     match provider {
+        Provider::Openai => Some(&openai::OPENAI),
+        Provider::Xai => Some(&openai::XAI),
         Provider::Anthropic => Some(&ANTHROPIC),
         Provider::Google => Some(&GEMINI),
-        Provider::Openai | Provider::Xai => None,
+    }
+}
+
+/// The provider's public API base URL, used when a platform's config sets none.
+pub fn default_base_url(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Openai => "https://api.openai.com/v1",
+        Provider::Anthropic => "https://api.anthropic.com/v1",
+        Provider::Google => "https://generativelanguage.googleapis.com/v1beta",
+        Provider::Xai => "https://api.x.ai/v1",
     }
 }
