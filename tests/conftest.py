@@ -19,6 +19,7 @@ from tests.harness import Gateway, RedisServer, test_secrets
 pytest_plugins: list[str] = [
     "tests.fixtures.simulator",
     "tests.fixtures.tenancy",
+    "tests.fixtures.inference",
 ]
 
 

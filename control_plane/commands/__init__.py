@@ -2,5 +2,6 @@
 
 from control_plane.commands import (
     platforms,  # noqa: F401
+    providers,  # noqa: F401
     simulator,  # noqa: F401
 )
