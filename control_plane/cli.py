@@ -92,7 +92,8 @@ def _add_core(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
 
 @command("serve")
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from control_plane import datadir, supervisor  # noqa: PLC0415 - heavy imports only for serve
+    # Importing `demo` registers its provisioning hook with the supervisor.
+    from control_plane import datadir, demo, supervisor  # noqa: F401, PLC0415 - heavy imports
     from control_plane.embedded_redis import RedisStartError  # noqa: PLC0415
 
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures.inference import TenancyWriter, Tenant, sdk_client
 from tests.fixtures.simulator import Simulator, directive
-from tests.harness import Gateway
+from tests.harness import Gateway, wait_until
 
 
 def ask(prompt: str, **fields: object) -> list[dict[str, str]]:
@@ -194,15 +194,24 @@ def test_invalid_key_rejected(gateway: Gateway) -> None:
     assert raised.value.code == "invalid_api_key"
 
 
-def test_revoked_key_rejected_at_once(
-    gateway: Gateway, tenancy: TenancyWriter, tenant: Tenant
-) -> None:
+def test_revoked_key_rejected(gateway: Gateway, tenancy: TenancyWriter, tenant: Tenant) -> None:
     with sdk_client(gateway, tenant.end_user_key) as client:
         client.chat.completions.create(model="gpt-4o-mini", messages=ask("hi", text="ok"))
         tenancy.revoke(tenant.end_user_key)
+
+        def rejected() -> bool:
+            try:
+                client.models.list()
+            except openai.AuthenticationError:
+                return True
+            return False
+
+        # The invalidation message evicts the cached record; the cache TTL bounds the wait.
+        assert wait_until(rejected, timeout=5)
         with pytest.raises(openai.AuthenticationError) as raised:
             client.chat.completions.create(model="gpt-4o-mini", messages=ask("hi", text="ok"))
     assert raised.value.status_code == 401
+    assert raised.value.code == "invalid_api_key"
 
 
 def test_unknown_model_not_found(llm: openai.OpenAI) -> None:

@@ -95,6 +95,12 @@ pub fn provider_configs(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:providers")
 }
 
+/// The id of the demo platform (string), set when `serve` provisioned one on an empty
+/// store; each start then repoints that platform's provider configs.
+pub fn demo_platform() -> String {
+    format!("{NAMESPACE}:demo_platform")
+}
+
 /// Resolve a layout name and its parts, for the Python binding.
 pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
     let key = match (name, parts) {
@@ -112,6 +118,7 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("end_users_index", [pid]) => end_users_index(pid),
         ("end_user_keys", [pid, eu]) => end_user_keys(pid, eu),
         ("provider_configs", [pid]) => provider_configs(pid),
+        ("demo_platform", []) => demo_platform(),
         ("invalidation_channel", []) => INVALIDATION_CHANNEL.to_owned(),
         _ => return None,
     };
