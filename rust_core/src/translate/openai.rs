@@ -15,19 +15,29 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    Adapter, CallContext, ChatRequest, Completion, Flow, StreamTranslator, UpstreamRequest, Usage,
+    errors, Adapter, CallContext, ChatRequest, Completion, Flow, Provider, StreamTranslator,
+    UpstreamRequest, Usage,
 };
 use crate::error::GatewayError;
 use crate::sse;
 
 /// The adapter for one OpenAI-compatible provider.
 pub struct OpenAiCompatible {
-    /// Provider name used in error messages.
-    pub name: &'static str,
+    pub provider: Provider,
 }
 
-pub static OPENAI: OpenAiCompatible = OpenAiCompatible { name: "OpenAI" };
-pub static XAI: OpenAiCompatible = OpenAiCompatible { name: "xAI" };
+pub static OPENAI: OpenAiCompatible = OpenAiCompatible {
+    provider: Provider::Openai,
+};
+pub static XAI: OpenAiCompatible = OpenAiCompatible {
+    provider: Provider::Xai,
+};
+
+impl OpenAiCompatible {
+    fn name(&self) -> &'static str {
+        errors::provider_name(self.provider)
+    }
+}
 
 type RawMap = IndexMap<String, Box<RawValue>>;
 
@@ -62,65 +72,63 @@ fn stream_options_with_usage(existing: Option<&RawValue>) -> Result<Box<RawValue
     raw(&text)
 }
 
-/// The error message an OpenAI-style error body carries, or a short excerpt of the body.
-fn upstream_message(body: &[u8]) -> (Option<String>, Option<String>) {
+/// The `error.param` of an OpenAI-style error body, which the SDKs expose to callers.
+fn upstream_param(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Detail {
-        message: Option<String>,
         param: Option<String>,
     }
     #[derive(Deserialize)]
     struct Envelope {
         error: Detail,
     }
-    match serde_json::from_slice::<Envelope>(body) {
-        Ok(envelope) => (envelope.error.message, envelope.error.param),
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            let excerpt: String = text.trim().chars().take(200).collect();
-            ((!excerpt.is_empty()).then_some(excerpt), None)
-        }
-    }
+    serde_json::from_slice::<Envelope>(body).ok()?.error.param
 }
 
-/// Seconds from a `Retry-After` header given as delta-seconds; dates and junk give `None`.
+/// Seconds from a `Retry-After` header in its delta-seconds form.
 fn retry_after_seconds(headers: &http::HeaderMap) -> Option<u64> {
     let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| seconds.ceil() as u64)
+    value.trim().parse().ok()
 }
 
-/// Map an upstream error answer from an OpenAI-compatible provider into the gateway's error.
+/// Seconds a client is told to wait after a provider rate limit that named no delay.
+const DEFAULT_RETRY_AFTER: u64 = 1;
+
+/// Map an error response of an OpenAI-compatible provider through the shared error table,
+/// keeping the provider's `param` on relayed 4xx errors and always giving 429s a delay.
 pub fn map_upstream_error(
-    provider: &str,
+    provider: Provider,
     status: u16,
     headers: &http::HeaderMap,
     body: &[u8],
 ) -> GatewayError {
-    let (message, param) = upstream_message(body);
-    let detail = message.unwrap_or_else(|| format!("status {status}"));
-    match status {
-        401 | 403 => GatewayError::new(
-            "provider_auth_failed",
-            format!("{provider} rejected the platform's provider API key: {detail}"),
-        ),
-        429 => GatewayError::new(
-            "provider_rate_limited",
-            format!("{provider} is rate limiting this platform: {detail}"),
-        )
-        .with_retry_after(retry_after_seconds(headers).unwrap_or(1)),
-        400..=499 => {
-            let err = GatewayError::new("upstream_invalid_request", detail).with_status(status);
-            match param {
-                Some(param) => err.with_param(param),
-                None => err,
-            }
+    let mut err = errors::from_response(provider, status, headers, body);
+    // These statuses decide the code whatever kind the body names: a 401 or 403 means the
+    // platform's provider key failed (not the caller's gateway key), and a 429 is a rate limit.
+    let by_status = match status {
+        401 | 403 => Some("provider_auth_failed"),
+        429 => Some("provider_rate_limited"),
+        _ => None,
+    };
+    if let Some(code) = by_status.filter(|code| *code != err.code) {
+        let name = errors::provider_name(provider);
+        err = GatewayError::new(
+            code,
+            format!("{name} returned HTTP {status}: {}", err.message),
+        );
+        if let Some(seconds) = retry_after_seconds(headers) {
+            err = err.with_retry_after(seconds);
         }
-        _ => GatewayError::new(
-            "upstream_error",
-            format!("{provider} answered with status {status}: {detail}"),
-        ),
     }
+    if err.code == "upstream_invalid_request" {
+        if let Some(param) = upstream_param(body) {
+            err = err.with_param(param);
+        }
+    }
+    if err.code == "provider_rate_limited" && err.retry_after.is_none() {
+        err = err.with_retry_after(DEFAULT_RETRY_AFTER);
+    }
+    err
 }
 
 #[derive(Deserialize)]
@@ -186,7 +194,7 @@ impl Adapter for OpenAiCompatible {
                 "provider_auth_failed",
                 format!(
                     "the {} API key configured for this platform is not a valid header value",
-                    self.name
+                    self.name()
                 ),
             )
         })?;
@@ -213,7 +221,7 @@ impl Adapter for OpenAiCompatible {
                 "upstream_error",
                 format!(
                     "{} answered with a body that is not a chat completion: {err}",
-                    self.name
+                    self.name()
                 ),
             )
         })?;
@@ -224,12 +232,12 @@ impl Adapter for OpenAiCompatible {
     }
 
     fn parse_error(&self, status: u16, headers: &http::HeaderMap, body: &[u8]) -> GatewayError {
-        map_upstream_error(self.name, status, headers, body)
+        map_upstream_error(self.provider, status, headers, body)
     }
 
     fn stream_translator(&self, ctx: &CallContext<'_>) -> Box<dyn StreamTranslator> {
         Box::new(PassthroughStream {
-            provider: self.name,
+            provider: self.provider,
             include_usage: ctx.include_usage,
             usage: None,
             streamed_chars: 0,
@@ -296,7 +304,7 @@ impl DeltaView<'_> {
 
 /// Relays `chat.completion.chunk` events unchanged and reads usage from them.
 struct PassthroughStream {
-    provider: &'static str,
+    provider: Provider,
     include_usage: bool,
     usage: Option<Usage>,
     streamed_chars: usize,
@@ -304,17 +312,13 @@ struct PassthroughStream {
 }
 
 impl PassthroughStream {
+    fn name(&self) -> &'static str {
+        errors::provider_name(self.provider)
+    }
+
     fn stream_error(&self, error: &RawValue) -> GatewayError {
-        let body = format!("{{\"error\":{}}}", error.get());
-        let (message, _) = upstream_message(body.as_bytes());
-        GatewayError::new(
-            "upstream_error",
-            format!(
-                "{} reported an error during the stream: {}",
-                self.provider,
-                message.unwrap_or_else(|| "no message".to_owned())
-            ),
-        )
+        let event = serde_json::json!({ "error": serde_json::from_str::<serde_json::Value>(error.get()).unwrap_or_default() });
+        errors::from_stream_error(self.provider, &event)
     }
 }
 
@@ -330,7 +334,7 @@ impl StreamTranslator for PassthroughStream {
                 "upstream_error",
                 format!(
                     "{} sent a stream event that is not JSON: {err}",
-                    self.provider
+                    self.name()
                 ),
             )
         })?;
@@ -359,7 +363,7 @@ impl StreamTranslator for PassthroughStream {
         } else {
             Err(GatewayError::new(
                 "upstream_error",
-                format!("{} closed the stream before it finished", self.provider),
+                format!("{} closed the stream before it finished", self.name()),
             ))
         }
     }
@@ -510,9 +514,11 @@ mod tests {
         );
         assert_eq!(OPENAI.parse_error(403, &headers, b"").status(), 502);
         assert_eq!(
-            OPENAI.parse_error(503, &headers, b"busy").code,
+            OPENAI.parse_error(500, &headers, b"oops").code,
             "upstream_error"
         );
+        // An overloaded provider stays a retryable 503, as for every provider.
+        assert_eq!(OPENAI.parse_error(503, &headers, b"busy").status(), 503);
         let mut limited = http::HeaderMap::new();
         limited.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
         let err = OPENAI.parse_error(429, &limited, body);
