@@ -533,4 +533,56 @@ mod tests {
         assert_eq!(completion.usage.completion_tokens, 12);
         assert_eq!(completion.usage.reasoning_tokens, 4);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// The parser and the passthrough translator relay the same chunks however the
+        /// upstream bytes are cut, whatever the line ends.
+        #[test]
+        fn relayed_chunks_survive_any_chunking(
+            texts in proptest::collection::vec("\\PC{0,12}", 1..6),
+            eol in 0usize..3,
+            cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..10),
+        ) {
+            let eol: &[u8] = [&b"\n"[..], b"\r\n", b"\r"][eol];
+            let docs: Vec<String> = texts
+                .iter()
+                .map(|text| {
+                    let delta = serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]});
+                    delta.to_string()
+                })
+                .collect();
+            let mut wire = Vec::new();
+            for doc in docs.iter().map(String::as_str).chain(["[DONE]"]) {
+                wire.extend_from_slice(b"data: ");
+                wire.extend_from_slice(doc.as_bytes());
+                wire.extend_from_slice(eol);
+                wire.extend_from_slice(eol);
+            }
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+            points.sort_unstable();
+
+            let mut parser = sse::Parser::new();
+            let mut stream = OPENAI.stream_translator(&ctx(true, false));
+            let mut events = Vec::new();
+            let mut out = Vec::new();
+            let mut last = 0;
+            let mut flow = Flow::Continue;
+            for point in points.into_iter().chain([wire.len()]) {
+                parser.feed(&wire[last..point], &mut events);
+                last = point;
+                for event in events.drain(..) {
+                    flow = stream.on_event(&event, &mut out).unwrap();
+                }
+            }
+            proptest::prop_assert_eq!(flow, Flow::Done);
+            proptest::prop_assert!(stream.on_end(&mut out).is_ok());
+            let relayed: Vec<&[u8]> = out.iter().map(|chunk| &chunk[..]).collect();
+            let expected: Vec<&[u8]> = docs.iter().map(|doc| doc.as_bytes()).collect();
+            proptest::prop_assert_eq!(relayed, expected);
+            let chars: usize = texts.iter().map(|text| text.chars().count()).sum();
+            proptest::prop_assert_eq!(stream.streamed_chars(), chars);
+        }
+    }
 }
