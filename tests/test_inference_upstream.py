@@ -136,7 +136,7 @@ def test_provider_error_event_in_stream(llm: openai.OpenAI) -> None:
     with pytest.raises(openai.APIError) as raised:
         list(stream)
     assert raised.value.code == "upstream_error"
-    assert raised.value.message.startswith("OpenAI reported an error during the stream: ")
+    assert raised.value.message.startswith("OpenAI returned server_error: ")
 
 
 def test_client_disconnect_cancels_upstream(
