@@ -14,24 +14,28 @@ every start runs `provision` once the gateway listens:
   else a simulator started in this process. The simulator gets a new port on
   each start, so the configs are rewritten on each start.
 
-Platforms and keys are written in the Redis layout of `rust_core/src/layout.rs`.
+The platform and the end user are created through the tenancy store, as
+`platforms create` and the management API create them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
 import os
 import sys
-import time
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 
 from control_plane import native, supervisor
 from control_plane.commands.providers import PROVIDERS, store_provider_config
 from control_plane.settings import Settings
+from control_plane.store.end_users import EndUserStore
+from control_plane.store.tenancy import TenancyStore
 
 logger = logging.getLogger(__name__)
 
@@ -56,90 +60,17 @@ EXAMPLE_MODELS = {
 _simulator: native.Simulator | None = None
 
 
-def _now_ms() -> str:
-    return str(int(time.time() * 1000))
-
-
-def create_platform(client: redis.Redis, pepper: str, name: str) -> tuple[str, str]:
-    """Create a platform with one platform key; return its id and the raw key."""
-    platform_id = native.new_id("plat")
-    owner_id = native.new_id("own")
-    record = {
-        "id": platform_id,
-        "name": name,
-        "slug": name.lower(),
-        "owner_id": owner_id,
-        "created_at": _now_ms(),
-        "settings": "{}",
-    }
-    raw_key = native.generate_key("platform")
-    key_id = native.new_id("key")
-    key_hash = native.hash_key(pepper, raw_key)
-    meta = {
-        "id": key_id,
-        "name": "Demo key",
-        "key_prefix": native.key_prefix(raw_key),
-        "key_hash": key_hash,
-        "created_at": int(record["created_at"]),
-    }
-    key_record = {
-        "kind": "platform",
-        "key_id": key_id,
-        "platform_id": platform_id,
-        "owner_id": owner_id,
-        "created_at": record["created_at"],
-    }
-    with client.pipeline(transaction=False) as pipe:
-        pipe.hset(native.redis_key("platform", platform_id), mapping=record)
-        pipe.sadd(native.redis_key("platforms_index"), platform_id)
-        pipe.sadd(native.redis_key("owner_platforms", owner_id), platform_id)
-        pipe.hset(native.redis_key("platform_keys", platform_id), key_id, json.dumps(meta))
-        pipe.hset(native.redis_key("api_key", key_hash), mapping=key_record)
-        pipe.execute()
-    return platform_id, raw_key
-
-
-def create_end_user(
-    client: redis.Redis, pepper: str, platform_id: str, external_id: str
-) -> tuple[str, str]:
-    """Create an end user with one key; return its id and the raw key."""
-    end_user_id = native.new_id("eu")
-    created_at = _now_ms()
-    record = {
-        "id": end_user_id,
-        "external_id": external_id,
-        "display_name": external_id,
-        "metadata": "{}",
-        "created_at": created_at,
-    }
-    raw_key = native.generate_key("end_user")
-    key_id = native.new_id("key")
-    key_hash = native.hash_key(pepper, raw_key)
-    meta = {
-        "id": key_id,
-        "name": "Demo key",
-        "key_prefix": native.key_prefix(raw_key),
-        "key_hash": key_hash,
-        "created_at": int(created_at),
-    }
-    key_record = {
-        "kind": "end_user",
-        "key_id": key_id,
-        "platform_id": platform_id,
-        "end_user_id": end_user_id,
-        "created_at": created_at,
-    }
-    keys = native.redis_key("end_user_keys", platform_id, end_user_id)
-    with client.pipeline(transaction=False) as pipe:
-        pipe.hset(native.redis_key("end_user", platform_id, end_user_id), mapping=record)
-        pipe.hset(
-            native.redis_key("end_users_by_external_id", platform_id), external_id, end_user_id
-        )
-        pipe.zadd(native.redis_key("end_users_index", platform_id), {end_user_id: 0})
-        pipe.hset(keys, key_id, json.dumps(meta))
-        pipe.hset(native.redis_key("api_key", key_hash), mapping=key_record)
-        pipe.execute()
-    return end_user_id, raw_key
+async def create_demo_tenant(redis_url: str, pepper: str) -> tuple[str, str, str]:
+    """Create the demo platform and its end user; return (platform id, platform key,
+    end-user key)."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        platform, platform_key = await TenancyStore(client, pepper).create_platform("Demo", None)
+        end_users = EndUserStore(client, pepper, platform.id)
+        _, _, end_user_key = await end_users.create("demo-user", "Demo user", {})
+    finally:
+        await client.aclose()
+    return platform.id, platform_key.raw_key, end_user_key.raw_key
 
 
 def _simulator_url() -> str:
@@ -247,8 +178,9 @@ def provision(settings: Settings) -> dict[str, Any] | None:
             logger.info("demo platform %s: providers %s", platform_id, providers)
             return {"demo": {"platform_id": platform_id, "providers": providers}}
 
-        platform_id, platform_key = create_platform(client, settings.key_pepper, "Demo")
-        _, end_user_key = create_end_user(client, settings.key_pepper, platform_id, "demo-user")
+        platform_id, platform_key, end_user_key = asyncio.run(
+            create_demo_tenant(settings.redis_url, settings.key_pepper)
+        )
         client.set(marker, platform_id)
         providers = configure_providers(client, keyring, platform_id, dict(os.environ))
     finally:

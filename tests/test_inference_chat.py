@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fixtures.inference import TenancyWriter, Tenant, sdk_client
+from tests.fixtures.inference import Caller, TenancyWriter, sdk_client
 from tests.fixtures.simulator import Simulator, directive
 from tests.harness import Gateway, wait_until
 
@@ -82,9 +82,9 @@ def test_stream_sends_usage_chunk_when_asked(llm: openai.OpenAI) -> None:
 
 
 def test_gateway_asks_upstream_for_usage(
-    llm: openai.OpenAI, simulator: Simulator, tenant: Tenant
+    llm: openai.OpenAI, simulator: Simulator, caller: Caller
 ) -> None:
-    tag = f"usage-{tenant.end_user_id}"
+    tag = f"usage-{caller.end_user_id}"
     list(
         llm.chat.completions.create(
             model="gpt-4o-mini", messages=ask("hi", text="x"), stream=True, user=tag
@@ -138,9 +138,9 @@ def test_streamed_tool_call_reassembled(llm: openai.OpenAI) -> None:
 
 
 def test_unknown_fields_pass_through_byte_for_byte(
-    gateway: Gateway, simulator: Simulator, tenant: Tenant
+    gateway: Gateway, simulator: Simulator, caller: Caller
 ) -> None:
-    tag = f"passthrough-{tenant.end_user_id}"
+    tag = f"passthrough-{caller.end_user_id}"
     # The simulator's listing re-encodes bodies, so this checks values; the adapter's unit
     # tests check that spacing, number spelling and key order survive byte for byte.
     body = (
@@ -152,7 +152,7 @@ def test_unknown_fields_pass_through_byte_for_byte(
         f"{gateway.url}/v1/chat/completions",
         content=body,
         headers={
-            "Authorization": f"Bearer {tenant.end_user_key}",
+            "Authorization": f"Bearer {caller.end_user_key}",
             "Content-Type": "application/json",
         },
     )
@@ -163,8 +163,8 @@ def test_unknown_fields_pass_through_byte_for_byte(
     assert recorded["model"] == "gpt-4o-mini"
 
 
-def test_xai_model_routed_to_xai(llm: openai.OpenAI, simulator: Simulator, tenant: Tenant) -> None:
-    tag = f"xai-{tenant.end_user_id}"
+def test_xai_model_routed_to_xai(llm: openai.OpenAI, simulator: Simulator, caller: Caller) -> None:
+    tag = f"xai-{caller.end_user_id}"
     completion = llm.chat.completions.create(
         model="grok-3-mini", messages=ask("hi", text="from grok"), user=tag
     )
@@ -173,9 +173,9 @@ def test_xai_model_routed_to_xai(llm: openai.OpenAI, simulator: Simulator, tenan
     assert recorded["provider"] == "xai"
 
 
-def test_platform_key_rejected_on_chat(gateway: Gateway, tenant: Tenant) -> None:
+def test_platform_key_rejected_on_chat(gateway: Gateway, caller: Caller) -> None:
     with (
-        sdk_client(gateway, tenant.platform_key) as client,
+        sdk_client(gateway, caller.platform_key) as client,
         pytest.raises(openai.PermissionDeniedError) as raised,
     ):
         client.chat.completions.create(model="gpt-4o-mini", messages=ask("hi"))
@@ -194,10 +194,10 @@ def test_invalid_key_rejected(gateway: Gateway) -> None:
     assert raised.value.code == "invalid_api_key"
 
 
-def test_revoked_key_rejected(gateway: Gateway, tenancy: TenancyWriter, tenant: Tenant) -> None:
-    with sdk_client(gateway, tenant.end_user_key) as client:
+def test_revoked_key_rejected(gateway: Gateway, tenancy: TenancyWriter, caller: Caller) -> None:
+    with sdk_client(gateway, caller.end_user_key) as client:
         client.chat.completions.create(model="gpt-4o-mini", messages=ask("hi", text="ok"))
-        tenancy.revoke(tenant.end_user_key)
+        tenancy.revoke_end_user_key(caller)
 
         def rejected() -> bool:
             try:
@@ -233,10 +233,10 @@ def test_unconfigured_provider_named(llm: openai.OpenAI) -> None:
 def test_disabled_provider_not_configured(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:
-    tenant = tenancy.tenant(simulator, providers=())
-    tenancy.provider(tenant.platform_id, "openai", simulator.base_url("openai"), enabled=False)
+    caller = tenancy.caller(simulator, providers=())
+    tenancy.provider(caller.platform_id, "openai", simulator.base_url("openai"), enabled=False)
     with (
-        sdk_client(gateway, tenant.end_user_key) as client,
+        sdk_client(gateway, caller.end_user_key) as client,
         pytest.raises(openai.BadRequestError) as raised,
     ):
         client.chat.completions.create(model="gpt-4o-mini", messages=ask("hi"))
@@ -260,12 +260,12 @@ INVALID_BODIES = [
 
 @pytest.mark.parametrize(("body", "code", "param"), INVALID_BODIES)
 def test_invalid_body_rejected(
-    gateway: Gateway, tenant: Tenant, body: bytes, code: str, param: str | None
+    gateway: Gateway, caller: Caller, body: bytes, code: str, param: str | None
 ) -> None:
     response = httpx.post(
         f"{gateway.url}/v1/chat/completions",
         content=body,
-        headers={"Authorization": f"Bearer {tenant.end_user_key}"},
+        headers={"Authorization": f"Bearer {caller.end_user_key}"},
     )
     assert response.status_code == 400
     error = response.json()["error"]
@@ -274,13 +274,13 @@ def test_invalid_body_rejected(
     assert error["request_id"] == response.headers["x-request-id"]
 
 
-def test_oversized_body_rejected(strict_gateway: Gateway, tenant: Tenant) -> None:
+def test_oversized_body_rejected(strict_gateway: Gateway, caller: Caller) -> None:
     filler = "x" * 8192
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": filler}]})
     response = httpx.post(
         f"{strict_gateway.url}/v1/chat/completions",
         content=body,
-        headers={"Authorization": f"Bearer {tenant.end_user_key}"},
+        headers={"Authorization": f"Bearer {caller.end_user_key}"},
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"

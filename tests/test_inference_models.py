@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fixtures.inference import TenancyWriter, Tenant, sdk_client
+from tests.fixtures.inference import Caller, TenancyWriter, sdk_client
 from tests.fixtures.simulator import Simulator
 from tests.harness import Gateway
 
@@ -28,7 +28,7 @@ def test_models_listed_for_configured_providers(llm: openai.OpenAI) -> None:
 def test_models_differ_per_platform(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:
-    only_xai = tenancy.tenant(simulator, providers=("xai",))
+    only_xai = tenancy.caller(simulator, providers=("xai",))
     with sdk_client(gateway, only_xai.end_user_key) as client:
         assert {model.id for model in client.models.list()} == XAI_MODELS
 
@@ -36,35 +36,35 @@ def test_models_differ_per_platform(
 def test_disabled_provider_models_hidden(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:
-    tenant = tenancy.tenant(simulator)
-    tenancy.provider(tenant.platform_id, "xai", simulator.base_url("xai"), enabled=False)
-    with sdk_client(gateway, tenant.end_user_key) as client:
+    caller = tenancy.caller(simulator)
+    tenancy.provider(caller.platform_id, "xai", simulator.base_url("xai"), enabled=False)
+    with sdk_client(gateway, caller.end_user_key) as client:
         assert {model.id for model in client.models.list()} == OPENAI_MODELS
 
 
 def test_platform_without_providers_lists_nothing(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:
-    tenant = tenancy.tenant(simulator, providers=())
+    caller = tenancy.caller(simulator, providers=())
     response = httpx.get(
-        f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {tenant.end_user_key}"}
+        f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {caller.end_user_key}"}
     )
     assert response.status_code == 200
     assert response.json() == {"object": "list", "data": []}
 
 
-def test_platform_key_lists_models(gateway: Gateway, tenant: Tenant) -> None:
-    with sdk_client(gateway, tenant.platform_key) as client:
+def test_platform_key_lists_models(gateway: Gateway, caller: Caller) -> None:
+    with sdk_client(gateway, caller.platform_key) as client:
         assert {model.id for model in client.models.list()} == OPENAI_MODELS | XAI_MODELS
 
 
 def test_multi_platform_owner_must_name_platform(
-    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, tenant: Tenant
+    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, caller: Caller
 ) -> None:
-    second, _, _ = tenancy.platform(owner_id=tenant.owner_id)
+    second, _, _ = tenancy.platform(owner_email=caller.owner_email)
     tenancy.provider(second, "xai", simulator.base_url("xai"))
     url = f"{gateway.url}/v1/models"
-    auth = {"Authorization": f"Bearer {tenant.platform_key}"}
+    auth = {"Authorization": f"Bearer {caller.platform_key}"}
 
     missing = httpx.get(url, headers=auth)
     assert missing.status_code == 400
@@ -76,10 +76,10 @@ def test_multi_platform_owner_must_name_platform(
 
 
 def test_foreign_platform_forbidden(
-    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, tenant: Tenant
+    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, caller: Caller
 ) -> None:
-    stranger = tenancy.tenant(simulator)
-    for key in (tenant.platform_key, tenant.end_user_key):
+    stranger = tenancy.caller(simulator)
+    for key in (caller.platform_key, caller.end_user_key):
         response = httpx.get(
             f"{gateway.url}/v1/models",
             headers={

@@ -95,7 +95,7 @@ def test_gateway_uses_key_set_by_cli(
     gateway: Gateway,
 ) -> None:
     platform_id, _, _ = tenancy.platform()
-    _, end_user_key = tenancy.end_user(platform_id)
+    _, end_user_key, _ = tenancy.end_user(platform_id)
     key_file = tmp_path / "openai.key"
     key_file.write_text("sk-first-key")
     url = simulator.base_url("openai")
@@ -124,15 +124,15 @@ def test_disabling_keeps_key(
     simulator: Simulator,
     gateway: Gateway,
 ) -> None:
-    tenant = tenancy.tenant(simulator, providers=("openai",))
+    caller = tenancy.caller(simulator, providers=("openai",))
     result = run_providers(
-        ["set", "--platform", tenant.platform_id, "--provider", "openai", "--disabled"],
+        ["set", "--platform", caller.platform_id, "--provider", "openai", "--disabled"],
         cli_env, tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["enabled"] is False
     with (
-        sdk_client(gateway, tenant.end_user_key) as client,
+        sdk_client(gateway, caller.end_user_key) as client,
         pytest.raises(openai.BadRequestError) as raised,
     ):
         client.chat.completions.create(

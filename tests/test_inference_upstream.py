@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fixtures.inference import TenancyWriter, Tenant, sdk_client
+from tests.fixtures.inference import Caller, TenancyWriter, sdk_client
 from tests.fixtures.simulator import Simulator, directive
 from tests.harness import Gateway, free_port, wait_until
 
@@ -65,10 +65,10 @@ def test_provider_server_error_is_502(llm: openai.OpenAI) -> None:
 def test_connection_refused_is_502(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:
-    tenant = tenancy.tenant(simulator, providers=())
-    tenancy.provider(tenant.platform_id, "openai", f"http://127.0.0.1:{free_port()}/v1")
+    caller = tenancy.caller(simulator, providers=())
+    tenancy.provider(caller.platform_id, "openai", f"http://127.0.0.1:{free_port()}/v1")
     with (
-        sdk_client(gateway, tenant.end_user_key) as client,
+        sdk_client(gateway, caller.end_user_key) as client,
         pytest.raises(openai.InternalServerError) as raised,
     ):
         client.chat.completions.create(model="gpt-4o-mini", messages=ask(text="x"))
@@ -76,9 +76,9 @@ def test_connection_refused_is_502(
     assert raised.value.code == "upstream_error"
 
 
-def test_hung_provider_times_out(strict_gateway: Gateway, tenant: Tenant) -> None:
+def test_hung_provider_times_out(strict_gateway: Gateway, caller: Caller) -> None:
     with (
-        sdk_client(strict_gateway, tenant.end_user_key) as client,
+        sdk_client(strict_gateway, caller.end_user_key) as client,
         pytest.raises(openai.APIStatusError) as raised,
     ):
         client.chat.completions.create(model="gpt-4o-mini", messages=ask(hang=True))
@@ -86,8 +86,8 @@ def test_hung_provider_times_out(strict_gateway: Gateway, tenant: Tenant) -> Non
     assert raised.value.code == "upstream_timeout"
 
 
-def test_stream_stalled_midway_gets_error_event(strict_gateway: Gateway, tenant: Tenant) -> None:
-    with sdk_client(strict_gateway, tenant.end_user_key) as client:
+def test_stream_stalled_midway_gets_error_event(strict_gateway: Gateway, caller: Caller) -> None:
+    with sdk_client(strict_gateway, caller.end_user_key) as client:
         stream = client.chat.completions.create(
             model="gpt-4o-mini", messages=ask(text="a b c d e f", hang=2), stream=True
         )
@@ -107,7 +107,7 @@ def test_stream_cut_midway_gets_error_event(llm: openai.OpenAI) -> None:
     assert raised.value.code == "upstream_error"
 
 
-def test_cut_stream_ends_with_error_event_not_done(gateway: Gateway, tenant: Tenant) -> None:
+def test_cut_stream_ends_with_error_event_not_done(gateway: Gateway, caller: Caller) -> None:
     body = {
         "model": "gpt-4o-mini",
         "messages": ask(text="a b c d e f g h", cut_after=2),
@@ -117,7 +117,7 @@ def test_cut_stream_ends_with_error_event_not_done(gateway: Gateway, tenant: Ten
         "POST",
         f"{gateway.url}/v1/chat/completions",
         json=body,
-        headers={"Authorization": f"Bearer {tenant.end_user_key}"},
+        headers={"Authorization": f"Bearer {caller.end_user_key}"},
     ) as response:
         events = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert response.status_code == 200
@@ -140,9 +140,9 @@ def test_provider_error_event_in_stream(llm: openai.OpenAI) -> None:
 
 
 def test_client_disconnect_cancels_upstream(
-    gateway: Gateway, simulator: Simulator, tenant: Tenant
+    gateway: Gateway, simulator: Simulator, caller: Caller
 ) -> None:
-    tag = f"disconnect-{tenant.end_user_id}"
+    tag = f"disconnect-{caller.end_user_id}"
     body = {
         "model": "gpt-4o-mini",
         "messages": ask(text="a b c d e f g h", hang=1),
@@ -153,7 +153,7 @@ def test_client_disconnect_cancels_upstream(
         "POST",
         f"{gateway.url}/v1/chat/completions",
         json=body,
-        headers={"Authorization": f"Bearer {tenant.end_user_key}"},
+        headers={"Authorization": f"Bearer {caller.end_user_key}"},
     ) as response:
         first = next(response.iter_lines())
         assert first.startswith("data: ")

@@ -94,6 +94,7 @@ impl Invalidate for TenancyCache {
         match message.split_once(':') {
             Some(("apikey", hash)) => self.keys.remove(&hash.to_owned()),
             Some(("providers", platform_id)) => self.providers.remove(&platform_id.to_owned()),
+            Some(("owner", owner_id)) => self.owner_platforms.remove(&owner_id.to_owned()),
             Some(("platform", platform_id)) => {
                 self.providers.remove(&platform_id.to_owned());
                 self.owner_platforms.clear();
