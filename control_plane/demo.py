@@ -115,7 +115,7 @@ def configure_providers(
 
 
 def examples(gateway_url: str, end_user_key: str, model: str) -> dict[str, str]:
-    """A curl command and an openai-python snippet calling the gateway as the demo user."""
+    """Build a curl command and an openai-python snippet that call the gateway as the demo user."""
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Say hello"}]})
     curl = (
         f"curl -s {gateway_url}/v1/chat/completions"

@@ -284,3 +284,25 @@ def test_oversized_body_rejected(strict_gateway: Gateway, caller: Caller) -> Non
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"), [("anthropic", "claude-haiku-4-5"), ("google", "gemini-2.5-flash")]
+)
+def test_translated_provider_streams(
+    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, provider: str, model: str
+) -> None:
+    caller = tenancy.caller(simulator, providers=(provider,))
+    with sdk_client(gateway, caller.end_user_key) as client:
+        stream = client.chat.completions.create(
+            model=model,
+            messages=ask("hi", text="translated reply", usage={"prompt": 9, "completion": 2}),
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    assert text == "translated reply"
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.prompt_tokens == 9
+    assert chunks[-1].usage.completion_tokens == 2

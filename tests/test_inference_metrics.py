@@ -15,13 +15,13 @@ from tests.harness import Gateway
 
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus text format; 0 when absent."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    expected = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
     for line in text.splitlines():
         match = re.fullmatch(r"(\w+)(?:\{(.*)\})? (\S+)", line)
         if not match or match.group(1) != name:
             continue
         found = ",".join(sorted((match.group(2) or "").split(","))) if match.group(2) else ""
-        if found == wanted:
+        if found == expected:
             return float(match.group(3))
     return 0.0
 

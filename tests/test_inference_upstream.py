@@ -1,4 +1,4 @@
-"""Provider errors and faults, as the OpenAI SDK sees them through the gateway."""
+"""Provider errors and faults, as the OpenAI SDK receives them through the gateway."""
 
 from __future__ import annotations
 
@@ -158,6 +158,25 @@ def test_client_disconnect_cancels_upstream(
         first = next(response.iter_lines())
         assert first.startswith("data: ")
     # Leaving the block closed the client's connection while the provider was still streaming.
+
+    def upstream_outcome() -> str:
+        return str(simulator.requests(tag, wait_for=1)[0]["outcome"])
+
+    assert wait_until(lambda: upstream_outcome() == "disconnected", timeout=10)
+
+
+def test_client_timeout_cancels_nonstream_upstream(
+    gateway: Gateway, simulator: Simulator, caller: Caller
+) -> None:
+    tag = f"gone-{caller.end_user_id}"
+    body = {"model": "gpt-4o-mini", "messages": ask(hang=True), "user": tag}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{gateway.url}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {caller.end_user_key}"},
+            timeout=httpx.Timeout(5, read=0.5),
+        )
 
     def upstream_outcome() -> str:
         return str(simulator.requests(tag, wait_for=1)[0]["outcome"])

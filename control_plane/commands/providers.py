@@ -35,7 +35,7 @@ def _aad(platform_id: str, provider: str) -> bytes:
 
 
 def key_id_of(sealed: str) -> str:
-    """The master key id a sealed value names (`v1.<key id>.<payload>`)."""
+    """Return the master key id a sealed value names (`v1.<key id>.<payload>`)."""
     parts = sealed.split(".", 2)
     return parts[1] if len(parts) == 3 else ""
 
@@ -95,7 +95,7 @@ def _shown(provider: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_provider_configs(client: redis.Redis, platform_id: str) -> list[dict[str, Any]]:
-    """The configs of one platform in provider order, without their keys."""
+    """Return the configs of one platform in provider order, without their keys."""
     stored = client.hgetall(native.redis_key("provider_configs", platform_id))
     return [_shown(name, json.loads(stored[name])) for name in PROVIDERS if name in stored]
 

@@ -59,7 +59,7 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// The exact cost of `usage` in nano-USD, rounded up to the next nano-USD.
+    /// Compute the exact cost of `usage` in nano-USD, rounded up to the next nano-USD.
     pub fn cost_nanos(&self, usage: &Usage) -> u64 {
         let cached = usage.cached_tokens.min(usage.prompt_tokens);
         let uncached = usage.prompt_tokens - cached;
@@ -71,7 +71,7 @@ impl ModelInfo {
     }
 }
 
-/// The provider a model name belongs to by its family prefix, for entries that omit `provider`.
+/// Infer a model's provider from its family prefix, for entries that omit `provider`.
 pub fn provider_for_name(name: &str) -> Option<Provider> {
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| name.starts_with(p));
     if starts(&["gpt-", "o1", "o3", "o4", "chatgpt-"]) {
@@ -148,7 +148,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The shipped catalog merged with the operator's file, if any.
+    /// Load the shipped catalog and merge the operator's file, if any, over it.
     pub fn load(operator_file: Option<&Path>) -> Result<Self, CatalogError> {
         let mut entries = parse_file(SHIPPED, "the shipped catalog")?;
         if let Some(path) = operator_file {

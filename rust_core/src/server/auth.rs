@@ -118,7 +118,7 @@ fn invalid_key(message: &str) -> GatewayError {
     GatewayError::new("invalid_api_key", message)
 }
 
-/// The raw key from `Authorization: Bearer <key>`.
+/// Extract the raw key from `Authorization: Bearer <key>`.
 fn bearer(headers: &HeaderMap) -> Result<&str, GatewayError> {
     let value = headers
         .get(http::header::AUTHORIZATION)
@@ -190,7 +190,7 @@ pub async fn authenticate(
 }
 
 impl KeyRecord {
-    /// The end user of an end-user key; a platform key gives 403 `end_user_key_required`.
+    /// Return the end user of an end-user key, or 403 `end_user_key_required` for a platform key.
     pub fn end_user(&self) -> Result<EndUser, GatewayError> {
         match (self.kind, &self.end_user_id) {
             (KeyKind::EndUser, Some(end_user_id)) => Ok(EndUser {
@@ -227,12 +227,12 @@ async fn owner_platforms(
     Ok(platforms)
 }
 
-/// The platform a request acts on.
+/// Resolve the platform a request acts on.
 ///
 /// An end-user key acts on its own platform. A platform key acts on the
 /// platform named by `X-Assistiv-Platform-Id`, which must belong to the key's
-/// owner; without the header it acts on its own platform unless its owner has
-/// several, which gives 400 `platform_id_required`.
+/// owner. Without the header it acts on its own platform, unless its owner has
+/// several: then the request gets 400 `platform_id_required`.
 pub async fn platform_of(
     state: &AppState,
     record: &KeyRecord,
@@ -340,7 +340,7 @@ fn decrypt_configs(
     configs
 }
 
-/// The provider configs of a platform, decrypted and cached.
+/// Load the provider configs of a platform, decrypting them once per cache fill.
 pub async fn provider_configs(
     state: &AppState,
     platform_id: &str,

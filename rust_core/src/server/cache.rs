@@ -1,6 +1,6 @@
 //! In-process caches of tenancy records, emptied through Redis pub/sub.
 //!
-//! Whoever changes a key record, a platform or its provider configs publishes
+//! Every writer of a key record, a platform or its provider configs publishes
 //! `apikey:<hash>`, `platform:<platform id>` or `providers:<platform id>` on
 //! [`layout::INVALIDATION_CHANNEL`]; every instance's listener evicts the
 //! entry, so a revoked key fails everywhere at once. The TTL (at most
@@ -49,7 +49,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         (stored.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    /// A token to pass to [`TtlCache::insert`] after reading the value.
+    /// Return a token to pass to [`TtlCache::insert`] after reading the value.
     pub fn generation(&self) -> u64 {
         self.evictions.load(Ordering::Acquire)
     }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 const CHANNEL_DEPTH: usize = 16;
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
-/// How the upstream stream ended.
+/// The way the upstream stream ended.
 enum End {
     /// The provider finished it.
     Done,

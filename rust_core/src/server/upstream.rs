@@ -50,7 +50,7 @@ fn timed_out(what: &str, after: Duration) -> GatewayError {
     )
 }
 
-/// Whether an I/O timeout is somewhere in the error's source chain.
+/// Check whether an I/O timeout is somewhere in the error's source chain.
 fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(err) = current {
@@ -143,19 +143,19 @@ impl Upstream {
         loop {
             let frame = tokio::time::timeout(self.idle_timeout, body.frame())
                 .await
-                .map_err(|_| timed_out("send more of its answer", self.idle_timeout))?;
+                .map_err(|_| timed_out("send more of its response", self.idle_timeout))?;
             let Some(frame) = frame else {
                 return Ok(collected.freeze());
             };
             let frame = frame.map_err(|err| {
-                GatewayError::new("upstream_error", "the provider's answer was cut off")
+                GatewayError::new("upstream_error", "the provider's response was cut off")
                     .with_cause(err)
             })?;
             if let Ok(data) = frame.into_data() {
                 if collected.len() + data.len() > limit {
                     return Err(GatewayError::new(
                         "upstream_error",
-                        format!("the provider's answer exceeds {limit} bytes"),
+                        format!("the provider's response exceeds {limit} bytes"),
                     ));
                 }
                 collected.extend_from_slice(&data);

@@ -4,9 +4,9 @@
 //! The body is read as an ordered map of raw JSON values, `model` is replaced
 //! by the upstream id and, on streams, `stream_options.include_usage` is set so
 //! that the gateway can meter. Every other field, including ones this gateway
-//! does not know, keeps its exact bytes and position. Answers pass back
+//! does not know, keeps its exact bytes and position. Responses pass back
 //! untouched except the final usage chunk, which is dropped when the client
-//! did not ask for it.
+//! did not request it.
 
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -72,7 +72,7 @@ fn stream_options_with_usage(existing: Option<&RawValue>) -> Result<Box<RawValue
     raw(&text)
 }
 
-/// The `error.param` of an OpenAI-style error body, which the SDKs expose to callers.
+/// Read the `error.param` of an OpenAI-style error body, which the SDKs expose to callers.
 fn upstream_param(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Detail {
@@ -91,7 +91,7 @@ fn retry_after_seconds(headers: &http::HeaderMap) -> Option<u64> {
     value.trim().parse().ok()
 }
 
-/// Seconds a client is told to wait after a provider rate limit that named no delay.
+/// `Retry-After` seconds sent after a provider rate limit that gave no delay.
 const DEFAULT_RETRY_AFTER: u64 = 1;
 
 /// Map an error response of an OpenAI-compatible provider through the shared error table,
