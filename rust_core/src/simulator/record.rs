@@ -331,8 +331,13 @@ struct EntryJson<'a> {
 
 /// Render `{"data": [entries]}` for `GET /_sim/requests`.
 pub fn to_json(entries: &[Arc<Entry>]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        data: Vec<EntryJson<'a>>,
+    }
+    // Serialized directly, not through `serde_json::Value`, so each body keeps its exact bytes.
     let data: Vec<EntryJson<'_>> = entries.iter().map(|entry| entry_json(entry)).collect();
-    serde_json::to_vec(&serde_json::json!({ "data": data })).unwrap_or_default()
+    serde_json::to_vec(&Listing { data }).unwrap_or_default()
 }
 
 fn entry_json(entry: &Entry) -> EntryJson<'_> {
