@@ -198,23 +198,13 @@ impl Settlement {
 
     /// Settle a call that failed with `err` before any byte reached the client.
     pub fn fail(mut self, err: &GatewayError) {
-        let usage = self
-            .call()
-            .map(|call| Usage {
-                prompt_tokens: call.prompt_tokens_estimate,
-                ..Usage::default()
-            })
-            .unwrap_or_default();
+        // Providers do not bill a request they rejected or failed. A timed-out call may have
+        // consumed tokens upstream, but nothing reports how many, so it settles as zero too.
         let outcome = Outcome {
             status: err.status(),
             error_code: Some(err.code),
-            // An upstream that rejected the request charged nothing for it.
-            usage: if err.status() < 500 {
-                Usage::default()
-            } else {
-                usage
-            },
-            usage_estimated: err.status() >= 500,
+            usage: Usage::default(),
+            usage_estimated: false,
             upstream_latency: self.upstream_latency,
             time_to_first_token: None,
         };

@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::stream;
+use futures_util::{stream, FutureExt};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use tokio::sync::mpsc;
@@ -150,6 +150,11 @@ async fn run(
             break end;
         }
     };
+    if matches!(end, End::Done) {
+        // The end of the body often arrives with the last event. Polling once lets hyper see
+        // it and return the connection to the pool instead of closing it.
+        let _ = body.frame().now_or_never();
+    }
     drop(body);
     let reported = translator.usage();
     let streamed_chars = translator.streamed_chars();
