@@ -93,12 +93,13 @@ def _add_core(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
 @command("serve")
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Importing `demo` registers its provisioning hook with the supervisor.
-    from control_plane import datadir, demo, supervisor  # noqa: F401, PLC0415 - heavy imports
+    from control_plane import datadir, demo, native, supervisor  # noqa: F401, PLC0415 - heavy imports
     from control_plane.embedded_redis import RedisStartError  # noqa: PLC0415
 
+    failures = (supervisor.ServeError, datadir.DataDirLocked, RedisStartError, native.StartupError)
     try:
         return supervisor.serve(settings, as_json=args.json)
-    except (supervisor.ServeError, datadir.DataDirLocked, RedisStartError) as exc:
+    except failures as exc:
         raise CommandError(str(exc)) from None
 
 

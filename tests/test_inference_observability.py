@@ -1,4 +1,4 @@
-"""`GET /metrics` after inference traffic."""
+"""Metrics and logs of inference traffic: counts and ids, never secrets or prompts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import httpx
 import openai
 import pytest
 
-from tests.fixtures.inference import sdk_client
+from tests.fixtures.inference import Caller, sdk_client
 from tests.fixtures.simulator import directive
-from tests.harness import Gateway
+from tests.harness import Gateway, wait_until
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -57,3 +57,27 @@ def test_metrics_reject_post(gateway: Gateway) -> None:
     response = httpx.post(f"{gateway.url}/metrics")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
+
+
+def test_logs_carry_ids_not_secrets(gateway: Gateway, llm: openai.OpenAI, caller: Caller) -> None:
+    prompt = f"confidential prompt {caller.end_user_id}"
+    raw = llm.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": prompt + "\n" + directive(text="ok")}],
+    )
+    request_id = raw.headers["x-request-id"]
+
+    def settled() -> str:
+        lines = gateway.log().splitlines()
+        return next((line for line in lines if request_id in line and "settled" in line), "")
+
+    assert wait_until(lambda: settled() != "")
+    line = settled()
+    assert f"platform_id={caller.platform_id}" in line
+    assert f"end_user_id={caller.end_user_id}" in line
+    assert "latency_ms=" in line
+    log = gateway.log()
+    assert caller.end_user_key not in log
+    assert caller.platform_key not in log
+    assert "sk-test-provider-key" not in log
+    assert "confidential prompt" not in log
