@@ -39,3 +39,29 @@ def error_envelope(
     param: str | None = None,
     error_type: str | None = None,
 ) -> bytes: ...
+def lua_script(name: str) -> str: ...
+def lua_script_names() -> list[str]: ...
+def cost_nanos(
+    *,
+    input: int,
+    cached_input: int,
+    output: int,
+    cache_write: int | None = None,
+    prompt_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    completion_tokens: int,
+) -> int: ...
+def charge_nanos(
+    *,
+    input: int,
+    cached_input: int,
+    output: int,
+    cache_write: int | None = None,
+    prompt_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    completion_tokens: int,
+    markup_bp: int,
+) -> int: ...
+def markup_bp(percent: str) -> int: ...

@@ -20,6 +20,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.simulator",
     "tests.fixtures.tenancy",
     "tests.fixtures.inference",
+    "tests.fixtures.money",
 ]
 
 
@@ -45,6 +46,8 @@ def gateway_env(secrets: dict[str, str], redis_url: str | None, **extra: str) ->
             "ASSISTIV_TEST_ROUTES": "true",
             "ASSISTIV_DEMO": "false",
             "ASSISTIV_LOG_LEVEL": "info",
+            # Money scripts read a platform's test clock key only when it is set.
+            "ASSISTIV_TEST_CLOCK": "true",
         }
     )
     if redis_url:

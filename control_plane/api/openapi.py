@@ -40,8 +40,11 @@ _ERROR_DESCRIPTIONS = {
     400: "`invalid_request` (`param` names the field) or `invalid_json`",
     401: "`invalid_api_key`: the key is missing, malformed, unknown or revoked",
     403: "`platform_key_required`: an end-user key on a management route",
+    402: "`budget_exhausted`, `budget_suspended` or `wallet_insufficient`",
     404: "`not_found`: no such resource on a platform this key reaches",
+    409: "`idempotency_key_in_use` or `conflict`",
     413: "`payload_too_large`: the body exceeds the configured limit",
+    422: "`idempotency_key_reused`: the Idempotency-Key was sent with another request",
     503: "`not_ready`: the state store is unavailable",
 }
 

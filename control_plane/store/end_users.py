@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 END_USER_CASCADE: tuple[str, ...] = (
     "end_user",
     "end_user_keys",
+    "budget",
+    "budget_holds",
+    "budget_ledger",
+    "end_user_rate_limits",
+    "rate_buckets",
 )
 
 # Attempts of create and delete when a concurrent delete or mint gets in between.

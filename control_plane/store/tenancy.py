@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from control_plane import native
+from control_plane.money.settings import mirror_settings
 from control_plane.store.times import now_ms
 
 logger = logging.getLogger(__name__)
@@ -328,6 +329,7 @@ class TenancyStore:
                     settings = {**platform.settings, **changes}
                     pipe.multi()
                     pipe.hset(record, "settings", msgspec.json.encode(settings).decode())
+                    mirror_settings(pipe, platform_id, settings)
                     pipe.publish(CHANNEL, f"platform:{platform_id}")
                     await pipe.execute()
                 except WatchError:

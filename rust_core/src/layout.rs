@@ -101,6 +101,100 @@ pub fn demo_platform() -> String {
     format!("{NAMESPACE}:demo_platform")
 }
 
+/// Money settings of a platform (hash), integers mirrored from its settings JSON
+/// whenever they change: `markup_bp` (basis points), `default_amount_nano` and
+/// `default_period` (the default budget, absent when none), `budget_threshold_nano`
+/// and `wallet_threshold_nano` (low-balance thresholds, absent when none).
+pub fn money_settings(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:money_settings")
+}
+
+/// Wallet of a platform (hash): `balance_nano`, `reserved_nano` (sum of live
+/// holds), `low` ("1" after a low-balance event until the balance recovers),
+/// `updated_at_ms`.
+pub fn wallet(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:wallet")
+}
+
+/// Reservations on a wallet (sorted set): member `<request id>:<nano-USD>`, score
+/// the expiry in Unix ms.
+pub fn wallet_holds(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:wallet_holds")
+}
+
+/// Ledger of a wallet (stream), one entry per balance change: `id` (txn_), `type`
+/// (topup, usage, adjustment), `amount_nano` (signed), `balance_after_nano`,
+/// `reason`, `request_id`, `idempotency_key` (the credit's reference), `created_at` (ms).
+pub fn wallet_ledger(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:wallet_ledger")
+}
+
+/// Wallet credit references (hash): reference to the JSON of its transaction, so
+/// that a reference credits once.
+pub fn wallet_references(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:wallet_references")
+}
+
+/// Budget of an end user (hash): `amount_nano`, `period` (one_time, daily,
+/// monthly), `granted_nano` (amount plus top-ups minus debits this period),
+/// `spent_nano` (usage this period), `reserved_nano` (sum of live holds),
+/// `period_start_ms`, `resets_at_ms` (0 for one_time), `threshold_nano` (-1 for
+/// the platform's default), `suspended` and `low` ("0" or "1"), `created_at_ms`,
+/// `updated_at_ms`. Its balance is `granted_nano - spent_nano`.
+pub fn budget(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:budget")
+}
+
+/// Reservations on a budget (sorted set), as [`wallet_holds`].
+pub fn budget_holds(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:budget_holds")
+}
+
+/// Ledger of a budget (stream), as [`wallet_ledger`] with types topup, debit,
+/// usage, reset and adjustment; its amounts sum to the balance.
+pub fn budget_ledger(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:budget_ledger")
+}
+
+/// Default rate limits of a platform's end users (hash): `requests_per_minute`,
+/// `tokens_per_minute`, `requests_per_day`; an absent field is unlimited.
+pub fn rate_limits(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:rate_limits")
+}
+
+/// Rate limits of one end user over the platform defaults (hash), with the fields
+/// of [`rate_limits`]; a field set to `none` is unlimited for this end user.
+pub fn end_user_rate_limits(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:rate_limits")
+}
+
+/// Token buckets of one end user (hash): `rpm`, `rpd`, `tpm` levels in
+/// token-milliseconds and `rpm_at`, `rpd_at`, `tpm_at` (Unix ms of the last update).
+pub fn rate_buckets(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:rate_buckets")
+}
+
+/// Outbox of a platform's events (stream): `id` (evt_), `type` (budget.topped_up,
+/// budget.debited, budget.low_balance, budget.suspended, budget.unsuspended,
+/// wallet.low_balance, wallet.topped_up), `platform_id`, `end_user_id` (empty for
+/// wallet events), `amount_nano` (signed), `balance_after_nano`, `created_at` (ms).
+pub fn outbox(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:outbox")
+}
+
+/// Idempotency record of one `Idempotency-Key` (hash, kept 24 h), named by the
+/// key's SHA-256 in hex: `state` (running, done), `fingerprint`, `token`, and once
+/// done `status`, `result` (JSON) and `request_id`.
+pub fn idempotency(platform_id: &str, key_digest: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:idempotency:{key_digest}")
+}
+
+/// Test clock of a platform (string, Unix ms), read by the money scripts instead
+/// of the server time only when the `test_clock` setting is on.
+pub fn test_clock(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:test_clock")
+}
+
 /// Resolve a layout name and its parts, for the Python binding.
 pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
     let key = match (name, parts) {
@@ -119,6 +213,20 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("end_user_keys", [pid, eu]) => end_user_keys(pid, eu),
         ("provider_configs", [pid]) => provider_configs(pid),
         ("demo_platform", []) => demo_platform(),
+        ("money_settings", [pid]) => money_settings(pid),
+        ("wallet", [pid]) => wallet(pid),
+        ("wallet_holds", [pid]) => wallet_holds(pid),
+        ("wallet_ledger", [pid]) => wallet_ledger(pid),
+        ("wallet_references", [pid]) => wallet_references(pid),
+        ("budget", [pid, eu]) => budget(pid, eu),
+        ("budget_holds", [pid, eu]) => budget_holds(pid, eu),
+        ("budget_ledger", [pid, eu]) => budget_ledger(pid, eu),
+        ("rate_limits", [pid]) => rate_limits(pid),
+        ("end_user_rate_limits", [pid, eu]) => end_user_rate_limits(pid, eu),
+        ("rate_buckets", [pid, eu]) => rate_buckets(pid, eu),
+        ("outbox", [pid]) => outbox(pid),
+        ("idempotency", [pid, digest]) => idempotency(pid, digest),
+        ("test_clock", [pid]) => test_clock(pid),
         ("invalidation_channel", []) => INVALIDATION_CHANNEL.to_owned(),
         _ => return None,
     };

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keyhash;
 pub mod layout;
 pub mod logging;
+pub mod money;
 pub mod server;
 pub mod simulator;
 pub mod sse;

@@ -18,6 +18,7 @@ use crate::config::{Config, LogFormat};
 use crate::crypto::{self, MasterKey};
 use crate::{error, ids, keyhash, layout, logging, server};
 
+mod money;
 mod simulator;
 
 create_exception!(_rust_core, StartupError, PyRuntimeError);
@@ -222,6 +223,7 @@ fn _rust_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redis_key, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(error_envelope, m)?)?;
+    money::register(m)?;
     simulator::register(m)?;
     Ok(())
 }
