@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 
 from control_plane import native, supervisor
 from control_plane.commands.providers import PROVIDERS, store_provider_config
+from control_plane.money.wallet import WalletStore
 from control_plane.settings import Settings
 from control_plane.store.end_users import EndUserStore
 from control_plane.store.tenancy import TenancyStore
@@ -56,6 +57,9 @@ EXAMPLE_MODELS = {
     "google": "gemini-2.5-flash",
 }
 
+# Wallet credit of a new demo platform: 10 USD.
+DEMO_CREDIT_NANOS = 10_000_000_000
+
 # The simulator of this process, kept alive until exit.
 _simulator: native.Simulator | None = None
 
@@ -68,6 +72,10 @@ async def create_demo_tenant(redis_url: str, pepper: str) -> tuple[str, str, str
         platform, platform_key = await TenancyStore(client, pepper).create_platform("Demo", None)
         end_users = EndUserStore(client, pepper, platform.id)
         _, _, end_user_key = await end_users.create("demo-user", "Demo user", {})
+        # Inference needs a funded wallet; the demo starts with a small credit.
+        await WalletStore(client, platform.id, "0").credit(
+            DEMO_CREDIT_NANOS, "demo-credit", "demo platform credit"
+        )
     finally:
         await client.aclose()
     return platform.id, platform_key.raw_key, end_user_key.raw_key

@@ -86,6 +86,8 @@ pub struct GatewayError {
     pub status: Option<u16>,
     /// Seconds the client should wait, sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// More response headers, such as the `x-ratelimit-*` set of a 429.
+    pub headers: Vec<(&'static str, String)>,
     pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -103,6 +105,7 @@ impl GatewayError {
             source,
             status: None,
             retry_after: None,
+            headers: Vec::new(),
             cause: None,
         }
     }

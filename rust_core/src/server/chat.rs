@@ -23,6 +23,7 @@ use super::metrics::InFlight;
 use super::{relay, AppState};
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
+use crate::money;
 use crate::translate::{self, CallContext, ChatRequest};
 
 /// Largest upstream answer read whole (non-stream answers and error bodies).
@@ -85,6 +86,7 @@ pub async fn handle(
     // Admission.
     let call = new_call(request_id, &caller, &model, &parsed, started);
     let admission = meter::admit(&state, &call).await?;
+    let rate_limit_headers = admission.rate_limit_headers.clone();
     let mut settlement = Settlement::new(state.clone(), call, admission, in_flight);
 
     // Upstream call.
@@ -145,7 +147,9 @@ pub async fn handle(
             settlement,
             request_id.to_owned(),
         );
-        return Ok(stream_response(body));
+        let mut response = stream_response(body);
+        h::add_headers(&mut response, &rate_limit_headers);
+        return Ok(response);
     }
     let body = match state
         .upstream
@@ -176,7 +180,9 @@ pub async fn handle(
         upstream_latency,
         time_to_first_token: None,
     });
-    Ok(h::json(StatusCode::OK, completion.body))
+    let mut response = h::json(StatusCode::OK, completion.body);
+    h::add_headers(&mut response, &rate_limit_headers);
+    Ok(response)
 }
 
 fn not_configured(model: &ModelInfo) -> GatewayError {
@@ -213,9 +219,13 @@ fn new_call(
         model: model.clone(),
         stream: parsed.stream,
         prompt_tokens_estimate: meter::estimate_tokens(parsed.request.raw.len()),
+        prompt_tokens_bound: money::prompt_bound(parsed.request.raw.len(), &parsed.request.json),
         max_output_tokens: parsed
             .max_output_tokens
             .unwrap_or(u64::from(model.default_max_tokens)),
+        max_output_bound: parsed
+            .max_output_tokens
+            .unwrap_or(u64::from(model.max_output_tokens)),
         started,
     }
 }

@@ -41,7 +41,19 @@ pub fn error(err: &GatewayError, request_id: &str) -> Response<Body> {
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
+    add_headers(&mut response, &err.headers);
     response
+}
+
+/// Add `headers` to `response`; a value that is not a valid header is skipped.
+pub fn add_headers(response: &mut Response<Body>, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
 }
 
 /// Set `X-Request-Id`, replacing any value an upstream put there.

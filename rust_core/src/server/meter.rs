@@ -1,18 +1,20 @@
 //! Admission before the upstream call and settlement after the last byte.
 //!
 //! These are the money seams of the chat path. [`admit`] runs after routing
-//! and before the upstream call; it will check rate limits, the end-user
-//! budget and the platform wallet, and reserve the request's maximum cost.
-//! [`settle`] runs exactly once per admitted call, after its last byte, with
-//! the final usage (or an estimate when the stream was cut) and the outcome;
-//! it will convert usage to cost, debit, release the reservation and append
-//! the log entry.
+//! and before the upstream call: one script run checks the end user's budget,
+//! the platform's wallet and the end user's rate limits, and reserves the
+//! call's maximum cost (see `money::admission`). [`settle`] runs exactly once
+//! per admitted call, after its last byte, with the final usage (or an
+//! estimate when the stream was cut) and the outcome: it prices the usage,
+//! debits budget and wallet, releases the reservations and corrects the
+//! tokens-per-minute bucket in one script run, then records metrics and the
+//! call's log line from one [`CallRecord`].
 //!
-//! Today admission allows every call and settlement records metrics and one
-//! `tracing` line. The [`Settlement`] guard makes "exactly once" hold on every
-//! path: the handler or the stream relay calls [`Settlement::finish`], and a
-//! guard dropped without it (the client went away mid-call) settles as a
-//! client disconnect with estimated usage.
+//! The [`Settlement`] guard makes "exactly once" hold on every path: the
+//! handler or the stream relay calls [`Settlement::finish`], and a guard
+//! dropped without it (the client went away mid-call) settles as a client
+//! disconnect with estimated usage. A call that failed before any output
+//! reached the client consumed nothing and is charged nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,10 +23,17 @@ use super::metrics::InFlight;
 use super::AppState;
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
+use crate::money::{self, headers, AdmitRequest, Prices, SettleRequest};
 use crate::translate::{Provider, Usage};
 
 /// Roughly four characters of English text make one token; used only for estimates.
 const CHARS_PER_TOKEN: u64 = 4;
+
+/// How long reservations outlive the upstream timeouts before they expire on
+/// their own, so that a crashed instance cannot keep money reserved.
+// NOTE: a stream that keeps sending for longer than the timeouts plus this
+// margin outlives its reservation; its settlement still debits the exact cost.
+const HOLD_MARGIN: Duration = Duration::from_secs(15 * 60);
 
 /// Status recorded for a call whose client disconnected before the end, as nginx logs it.
 pub const CLIENT_CLOSED_STATUS: u16 = 499;
@@ -40,8 +49,13 @@ pub struct Call {
     pub stream: bool,
     /// Prompt tokens estimated from the request body's size.
     pub prompt_tokens_estimate: u64,
+    /// An upper bound of the prompt tokens, for the maximum cost.
+    pub prompt_tokens_bound: u64,
     /// The output limit the call can reach: the client's, else the model's default.
     pub max_output_tokens: u64,
+    /// The most output tokens the call can be billed for: the client's limit,
+    /// else the model's maximum.
+    pub max_output_bound: u64,
     pub started: Instant,
 }
 
@@ -49,13 +63,26 @@ impl Call {
     pub fn provider(&self) -> Provider {
         self.model.provider
     }
+
+    /// Tokens taken from the tokens-per-minute bucket at admission.
+    pub fn token_estimate(&self) -> u64 {
+        self.prompt_tokens_estimate
+            .saturating_add(self.max_output_tokens)
+    }
 }
 
 /// What admission granted; settlement releases it.
 #[derive(Debug)]
 pub struct Admission {
-    /// The most the call can cost, in nano-USD: the estimated prompt plus the output limit.
+    /// The most the call can cost the platform, in nano-USD.
     pub max_cost_nanos: u64,
+    /// The platform's markup when the call was admitted, in basis points.
+    pub markup_bp: u64,
+    /// Nano-USD reserved on the end user's budget (0 without a budget) and the wallet.
+    pub budget_hold: u64,
+    pub wallet_hold: u64,
+    /// `x-ratelimit-*` headers for the response.
+    pub rate_limit_headers: Vec<(&'static str, String)>,
 }
 
 /// How a call ended.
@@ -74,6 +101,20 @@ pub struct Outcome {
     pub time_to_first_token: Option<Duration>,
 }
 
+/// Everything known about a finished call: who, what, how it ended and what it cost.
+#[derive(Clone, Debug)]
+pub struct CallRecord {
+    pub call: Call,
+    pub outcome: Outcome,
+    /// Provider cost of the usage, paid by the wallet, in nano-USD.
+    pub cost_nanos: u64,
+    /// The end user's price of the usage with the platform's markup, in nano-USD.
+    pub charge_nanos: u64,
+    /// What the budget was charged (the charge capped at its reservation), once settled.
+    pub charged_nanos: Option<u64>,
+    pub latency: Duration,
+}
+
 /// Estimate tokens from characters of text.
 pub fn estimate_tokens(chars: usize) -> u64 {
     (chars as u64).div_ceil(CHARS_PER_TOKEN)
@@ -88,27 +129,137 @@ pub fn estimated_usage(call: &Call, streamed_chars: usize) -> Usage {
     }
 }
 
-/// Admit a routed call before it goes upstream. Every call is admitted for now.
-pub async fn admit(_state: &AppState, call: &Call) -> Result<Admission, GatewayError> {
-    let worst_case = Usage {
-        prompt_tokens: call.prompt_tokens_estimate,
-        completion_tokens: call.max_output_tokens,
-        ..Usage::default()
+/// The catalog prices of `model`.
+pub fn prices(model: &ModelInfo) -> Prices {
+    Prices {
+        input: model.input_nanos,
+        cached_input: model.cached_input_nanos,
+        cache_write: None,
+        output: model.output_nanos,
+    }
+}
+
+fn hold_ttl(state: &AppState) -> u64 {
+    let config = &state.config;
+    let timeouts = config
+        .upstream_connect_timeout_ms
+        .saturating_add(config.upstream_first_byte_timeout_ms)
+        .saturating_add(config.upstream_idle_timeout_ms);
+    timeouts.saturating_add(HOLD_MARGIN.as_millis() as u64)
+}
+
+fn store_unavailable(err: redis::RedisError) -> GatewayError {
+    GatewayError::new(
+        "not_ready",
+        "the state store is unavailable, so the call could not be admitted; retry shortly",
+    )
+    .with_cause(err)
+}
+
+fn rejection_error(rejection: money::Rejection) -> GatewayError {
+    let code = match rejection.code.as_str() {
+        "budget_suspended" => "budget_suspended",
+        "budget_exhausted" => "budget_exhausted",
+        "wallet_insufficient" => "wallet_insufficient",
+        "rate_limited" => "rate_limited",
+        _ => "internal_error",
     };
+    let mut err = GatewayError::new(code, rejection.message);
+    if code == "rate_limited" {
+        err = err.with_retry_after(headers::retry_after_seconds(rejection.retry_after_ms));
+        err.headers.push((
+            "retry-after-ms",
+            rejection.retry_after_ms.max(1).to_string(),
+        ));
+    }
+    err.headers
+        .extend(headers::rate_limit_headers(&rejection.limits));
+    err
+}
+
+/// Admit a routed call before it goes upstream, reserving its maximum cost.
+///
+/// Rejections are 402 `budget_suspended`, `budget_exhausted` or
+/// `wallet_insufficient`, or 429 `rate_limited`; without Redis, 503 `not_ready`.
+pub async fn admit(state: &AppState, call: &Call) -> Result<Admission, GatewayError> {
+    let max_cost_nanos = money::max_cost_nanos(
+        &prices(&call.model),
+        call.prompt_tokens_bound,
+        call.max_output_bound,
+    );
+    let request = AdmitRequest {
+        platform_id: &call.platform_id,
+        end_user_id: &call.end_user_id,
+        request_id: &call.request_id,
+        max_cost_nanos,
+        token_estimate: call.token_estimate(),
+        hold_ttl_ms: hold_ttl(state),
+        test_clock: state.config.test_clock,
+    };
+    let mut conn = state.redis.clone();
+    let admitted = money::admit(&mut conn, &request)
+        .await
+        .map_err(store_unavailable)?
+        .map_err(rejection_error)?;
     Ok(Admission {
-        max_cost_nanos: call.model.cost_nanos(&worst_case),
+        max_cost_nanos,
+        markup_bp: admitted.markup_bp,
+        budget_hold: admitted.budget_hold,
+        wallet_hold: admitted.wallet_hold,
+        rate_limit_headers: headers::rate_limit_headers(&admitted.limits),
     })
 }
 
-/// Settle a finished call: record its metrics and its log line.
+/// Settle a finished call: debit its cost, then record its metrics and its log line.
 pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outcome: Outcome) {
-    let latency = call.started.elapsed();
-    let provider = call.provider().as_str();
+    let prices = prices(&call.model);
+    let mut record = CallRecord {
+        cost_nanos: money::cost_nanos(&prices, &outcome.usage),
+        charge_nanos: money::charge_nanos(&prices, &outcome.usage, admission.markup_bp),
+        charged_nanos: None,
+        latency: call.started.elapsed(),
+        call,
+        outcome,
+    };
+    let usage = &record.outcome.usage;
+    let request = SettleRequest {
+        platform_id: &record.call.platform_id,
+        end_user_id: &record.call.end_user_id,
+        request_id: &record.call.request_id,
+        budget_hold: admission.budget_hold,
+        wallet_hold: admission.wallet_hold,
+        cost_nanos: record.cost_nanos,
+        charge_nanos: record.charge_nanos,
+        token_estimate: record.call.token_estimate(),
+        tokens_used: usage.prompt_tokens.saturating_add(usage.completion_tokens),
+        reason: &record.call.model.id,
+        test_clock: state.config.test_clock,
+    };
+    let mut conn = state.redis.clone();
+    match money::settle(&mut conn, &request).await {
+        Ok(settled) => record.charged_nanos = Some(settled.charged_nanos),
+        Err(err) => tracing::error!(
+            request_id = %record.call.request_id,
+            platform_id = %record.call.platform_id,
+            end_user_id = %record.call.end_user_id,
+            cost_nanos = record.cost_nanos,
+            charge_nanos = record.charge_nanos,
+            error = %err,
+            "settlement failed; the call's reservations expire on their own"
+        ),
+    }
+    record_metrics(&state, &record);
+    log_call(&record, &admission);
+}
+
+fn record_metrics(state: &AppState, record: &CallRecord) {
+    let provider = record.call.provider().as_str();
     let metrics = &state.metrics;
+    let outcome = &record.outcome;
     metrics
         .completion_duration
         .with_label_values(&[provider])
-        .observe(latency.as_secs_f64());
+        .observe(record.latency.as_secs_f64());
     if let Some(upstream) = outcome.upstream_latency {
         metrics
             .upstream_duration
@@ -132,13 +283,18 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
             .with_label_values(&[provider, kind])
             .inc_by(count);
     }
-    let cost_nanos = call.model.cost_nanos(&usage);
+}
+
+fn log_call(record: &CallRecord, admission: &Admission) {
+    let call = &record.call;
+    let outcome = &record.outcome;
+    let usage = outcome.usage;
     tracing::info!(
         request_id = %call.request_id,
         platform_id = %call.platform_id,
         end_user_id = %call.end_user_id,
         key_id = %call.key_id,
-        provider,
+        provider = call.provider().as_str(),
         model = %call.model.id,
         stream = call.stream,
         status = outcome.status,
@@ -148,9 +304,11 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
         completion_tokens = usage.completion_tokens,
         reasoning_tokens = usage.reasoning_tokens,
         usage_estimated = outcome.usage_estimated,
-        cost_nanos,
+        cost_nanos = record.cost_nanos,
+        charge_nanos = record.charge_nanos,
+        charged_nanos = record.charged_nanos,
         reserved_nanos = admission.max_cost_nanos,
-        latency_ms = latency.as_millis() as u64,
+        latency_ms = record.latency.as_millis() as u64,
         upstream_latency_ms = outcome.upstream_latency.map(|d| d.as_millis() as u64),
         time_to_first_token_ms = outcome.time_to_first_token.map(|d| d.as_millis() as u64),
         "chat completion settled"
