@@ -75,6 +75,10 @@ pub fn code_info(code: &str) -> CodeInfo {
         .unwrap_or(row("internal_error", 500, "api_error"))
 }
 
+/// Response headers carried by an error.
+#[derive(Debug, Default)]
+struct ExtraHeaders(Vec<(&'static str, String)>);
+
 /// An error answered to a client, with enough context to log it once.
 #[derive(Debug)]
 pub struct GatewayError {
@@ -86,8 +90,9 @@ pub struct GatewayError {
     pub status: Option<u16>,
     /// Seconds the client should wait, sent as `Retry-After`.
     pub retry_after: Option<u64>,
-    /// More response headers, such as the `x-ratelimit-*` set of a 429.
-    pub headers: Vec<(&'static str, String)>,
+    /// More response headers, such as the `x-ratelimit-*` set of a 429; boxed
+    /// so that the error stays small on the happy path's `Result`s.
+    headers: Option<Box<ExtraHeaders>>,
     pub cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -105,7 +110,7 @@ impl GatewayError {
             source,
             status: None,
             retry_after: None,
-            headers: Vec::new(),
+            headers: None,
             cause: None,
         }
     }
@@ -123,6 +128,22 @@ impl GatewayError {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
+    }
+
+    /// Add a response header sent with the envelope.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers
+            .get_or_insert_with(Box::default)
+            .0
+            .push((name, value.into()));
+        self
+    }
+
+    /// The extra response headers, in the order they were added.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        self.headers
+            .as_ref()
+            .map_or(&[], |extra| extra.0.as_slice())
     }
 
     pub fn with_cause(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {

@@ -41,7 +41,7 @@ pub fn error(err: &GatewayError, request_id: &str) -> Response<Body> {
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
-    add_headers(&mut response, &err.headers);
+    add_headers(&mut response, err.headers());
     response
 }
 

@@ -166,14 +166,16 @@ fn rejection_error(rejection: money::Rejection) -> GatewayError {
     };
     let mut err = GatewayError::new(code, rejection.message);
     if code == "rate_limited" {
-        err = err.with_retry_after(headers::retry_after_seconds(rejection.retry_after_ms));
-        err.headers.push((
-            "retry-after-ms",
-            rejection.retry_after_ms.max(1).to_string(),
-        ));
+        err = err
+            .with_retry_after(headers::retry_after_seconds(rejection.retry_after_ms))
+            .with_header(
+                "retry-after-ms",
+                rejection.retry_after_ms.max(1).to_string(),
+            );
     }
-    err.headers
-        .extend(headers::rate_limit_headers(&rejection.limits));
+    for (name, value) in headers::rate_limit_headers(&rejection.limits) {
+        err = err.with_header(name, value);
+    }
     err
 }
 
