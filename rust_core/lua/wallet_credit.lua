@@ -6,7 +6,9 @@
 -- Returns JSON: {"status": 201, "transaction", "balance_nano"} for a new credit;
 -- {"status": 200, "replayed": true, ...} when the reference was credited with the
 -- same amount before; {"status": 409, "code": "conflict", "message"} when it was
--- credited with another amount; {"status": 404, "code": "not_found", "message"}.
+-- credited with another amount; {"status": 404, "code": "not_found", "message"} for an
+-- unknown platform; {"status": 400, "code": "invalid_request", "message"} when the
+-- balance would pass the maximum kept exact.
 ID_SEED = ARGV[2]
 local now = now_ms(KEYS[7], ARGV[1])
 local platform_id, amount, reference, reason = ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]

@@ -97,8 +97,9 @@ pub fn markup_bp(percent: &str) -> Option<u64> {
 
 /// An upper bound of a chat request's prompt tokens.
 ///
-/// Every tokenizer of the supported providers spends at least one byte of text
-/// per token, so the body's size bounds the text, tool definitions included.
+/// Each token of the supported providers' tokenizers (byte-level BPE and
+/// SentencePiece) covers at least one byte of text, so the body's size bounds
+/// the text tokens, tool definitions included.
 /// Each message adds [`TOKENS_PER_MESSAGE`] and each image, audio or file part
 /// [`TOKENS_PER_MEDIA_PART`], because a part sent by URL costs more tokens than
 /// its bytes.
