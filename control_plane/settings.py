@@ -89,6 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "log_level": self.log_level,
                 "log_format": self.log_format,
                 "log_retention_days": self.log_retention_days,
+                "response_retention_days": self.response_retention_days,
                 "test_clock": self.test_clock,
                 "catalog_path": self.catalog_path,
             }

@@ -36,6 +36,8 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub log_retention_days: u32,
+    /// Days a stored response of the Responses API is kept after its conversation's last turn.
+    pub response_retention_days: u32,
     /// Read "now" from a Redis key so tests can move time; never for production.
     #[serde(default)]
     pub test_clock: bool,

@@ -95,6 +95,19 @@ pub fn provider_configs(platform_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:providers")
 }
 
+/// A stored response of the Responses API (hash), written only when the request
+/// had `store: true`, and expiring `response_retention_days` after the last
+/// response of its conversation. Fields: `end_user_id` (only that end user may
+/// read it), `previous_response_id` (empty on a first turn), `ancestors` (JSON
+/// array of the earlier response ids of its chain, oldest first), `model`,
+/// `created_at` (Unix s), `response` (the Response object as JSON),
+/// `input_items` (JSON array of its own input items, with ids) and `messages`
+/// (JSON array of the chat messages it adds to the conversation: its input
+/// without instructions, then the assistant's reply).
+pub fn response(platform_id: &str, response_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:resp:{response_id}")
+}
+
 /// The id of the demo platform (string), set when `serve` provisioned one on an empty
 /// store; each start then repoints that platform's provider configs.
 pub fn demo_platform() -> String {
@@ -227,6 +240,7 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("outbox", [pid]) => outbox(pid),
         ("idempotency", [pid, digest]) => idempotency(pid, digest),
         ("test_clock", [pid]) => test_clock(pid),
+        ("response", [pid, id]) => response(pid, id),
         ("invalidation_channel", []) => INVALIDATION_CHANNEL.to_owned(),
         _ => return None,
     };

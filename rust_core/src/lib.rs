@@ -13,6 +13,7 @@ pub mod keyhash;
 pub mod layout;
 pub mod logging;
 pub mod money;
+pub mod responses;
 pub mod server;
 pub mod simulator;
 pub mod sse;

@@ -1,11 +1,16 @@
 //! `POST /v1/chat/completions`, in visible phases: authenticate, parse and
 //! validate, route, admission, upstream call, relay, settlement.
 //!
+//! The phases from routing on live in [`complete`], which the Responses API
+//! calls too with its own [`Reply`], so both endpoints share admission,
+//! metering and settlement.
+//!
 //! Everything before admission fails fast without touching money. From
 //! admission on, a [`Settlement`] guard travels with the call so that it is
 //! settled exactly once: by this handler for answers sent whole, by the relay
 //! task for streams, or by the guard's drop when the client disconnects.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,22 +25,53 @@ use super::auth::{self, EndUser};
 use super::http::{self as h, Body};
 use super::meter::{self, Call, Outcome, Settlement};
 use super::metrics::InFlight;
-use super::{relay, AppState};
+use super::relay::{self, ChatStream, StreamOutput};
+use super::AppState;
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
 use crate::money;
-use crate::translate::{self, CallContext, ChatRequest};
+use crate::translate::{self, CallContext, ChatRequest, Completion};
 
 /// Largest upstream answer read whole (non-stream answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
 
 /// The checked parts of a chat request the gateway itself acts on.
-struct Parsed {
-    request: ChatRequest,
-    model: String,
-    stream: bool,
-    include_usage: bool,
-    max_output_tokens: Option<u64>,
+pub(super) struct Parsed {
+    pub request: ChatRequest,
+    pub model: String,
+    pub stream: bool,
+    /// Whether the stream ends with the usage chunk.
+    pub include_usage: bool,
+    pub max_output_tokens: Option<u64>,
+}
+
+/// How the answer of a call reaches the client.
+pub(super) trait Reply: Send + 'static {
+    /// The framing of a streamed answer.
+    type Stream: StreamOutput;
+
+    fn into_stream(self) -> Self::Stream;
+
+    /// Return the client's body for an answer read whole, given as a `chat.completion`.
+    fn whole(
+        self,
+        completion: &Completion,
+    ) -> impl Future<Output = Result<Bytes, GatewayError>> + Send;
+}
+
+/// Chat completions pass the adapter's answer on unchanged.
+struct ChatReply;
+
+impl Reply for ChatReply {
+    type Stream = ChatStream;
+
+    fn into_stream(self) -> ChatStream {
+        ChatStream
+    }
+
+    async fn whole(self, completion: &Completion) -> Result<Bytes, GatewayError> {
+        Ok(completion.body.clone())
+    }
 }
 
 pub async fn handle(
@@ -55,6 +91,19 @@ pub async fn handle(
     let body = read_body(request, state.config.max_body_bytes).await?;
     let parsed = parse(body)?;
 
+    complete(state, &caller, parsed, ChatReply, request_id, in_flight, started).await
+}
+
+/// Serve a parsed chat request from routing to settlement, answering through `reply`.
+pub(super) async fn complete<R: Reply>(
+    state: Arc<AppState>,
+    caller: &EndUser,
+    parsed: Parsed,
+    reply: R,
+    request_id: &str,
+    in_flight: InFlight,
+    started: Instant,
+) -> Result<Response<Body>, GatewayError> {
     // Route: model to provider, provider to this platform's config.
     let model = state.catalog.resolve(&parsed.model)?.clone();
     let configs = auth::provider_configs(&state, &caller.platform_id).await?;
@@ -84,7 +133,7 @@ pub async fn handle(
     })?;
 
     // Admission.
-    let call = new_call(request_id, &caller, &model, &parsed, started);
+    let call = new_call(request_id, caller, &model, &parsed, started);
     let admission = meter::admit(&state, &call).await?;
     let rate_limit_headers = admission.rate_limit_headers.clone();
     let mut settlement = Settlement::new(state.clone(), call, admission, in_flight);
@@ -144,6 +193,7 @@ pub async fn handle(
             state.clone(),
             upstream_body,
             translator,
+            reply.into_stream(),
             settlement,
             request_id.to_owned(),
         );
@@ -170,17 +220,23 @@ pub async fn handle(
         }
     };
 
-    // Settlement.
+    // Settlement. A reply that fails after the provider answered (a stored response that
+    // cannot be written) still pays for the usage the provider reported.
     let upstream_latency = settlement.upstream_latency;
+    let body = reply.whole(&completion).await;
+    let (status, error_code) = match &body {
+        Ok(_) => (200, None),
+        Err(err) => (err.status(), Some(err.code)),
+    };
     settlement.finish(Outcome {
-        status: 200,
-        error_code: None,
+        status,
+        error_code,
         usage: completion.usage,
         usage_estimated: false,
         upstream_latency,
         time_to_first_token: None,
     });
-    let mut response = h::json(StatusCode::OK, completion.body);
+    let mut response = h::json(StatusCode::OK, body?);
     h::add_headers(&mut response, &rate_limit_headers);
     Ok(response)
 }
@@ -248,7 +304,7 @@ fn too_large(limit: usize) -> GatewayError {
 }
 
 /// Read the request body, rejecting more than `limit` bytes with 413.
-async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, GatewayError> {
+pub(super) async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, GatewayError> {
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)

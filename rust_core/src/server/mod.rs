@@ -11,6 +11,7 @@ mod metrics;
 mod models;
 mod proxy;
 mod relay;
+mod responses;
 mod router;
 mod upstream;
 

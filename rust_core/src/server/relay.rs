@@ -3,13 +3,16 @@
 //! A task reads the upstream body as it arrives, feeds the SSE parser, hands
 //! each event to the provider's [`StreamTranslator`] and sends the resulting
 //! chunks to the client at once; nothing is buffered beyond the event being
-//! parsed. The stream ends with `data: [DONE]` when the provider finished it.
-//! A failure after the first byte (provider error event, cut connection, idle
-//! timeout) becomes one error event in the gateway's envelope, after which the
-//! stream closes without `[DONE]`. When the client disconnects, the task drops
-//! the upstream body, which closes the upstream connection and so cancels the
-//! provider's work, then settles what was consumed.
+//! parsed. A [`StreamOutput`] frames the chunks for the client: for chat
+//! completions ([`ChatStream`]) the stream ends with `data: [DONE]` when the
+//! provider finished it, and a failure after the first byte (provider error
+//! event, cut connection, idle timeout) becomes one error event in the
+//! gateway's envelope, after which the stream closes without `[DONE]`. When the
+//! client disconnects, the task drops the upstream body, which closes the
+//! upstream connection and so cancels the provider's work, then settles what
+//! was consumed.
 
+use std::future::Future;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -30,6 +33,51 @@ use std::sync::Arc;
 const CHANNEL_DEPTH: usize = 16;
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
+/// What the client receives of a relayed stream.
+pub trait StreamOutput: Send + 'static {
+    /// Bytes to send as soon as the stream starts, before the first upstream event.
+    fn start(&mut self) -> Option<Bytes> {
+        None
+    }
+
+    /// Frame translated `chat.completion.chunk` documents into `out`, draining `chunks`. An
+    /// error ends the stream as a failure.
+    fn chunks(&mut self, chunks: &mut Vec<Bytes>, out: &mut BytesMut) -> Result<(), GatewayError>;
+
+    /// Return the closing bytes once the provider finished the stream. An error turns the end
+    /// into a failure, reported through [`StreamOutput::failed`].
+    fn done(&mut self) -> impl Future<Output = Result<Bytes, GatewayError>> + Send;
+
+    /// Return the event that tells the client the stream failed after it started.
+    fn failed(&mut self, err: &GatewayError, request_id: &str) -> Bytes;
+}
+
+/// The chat-completions framing: `data:` lines, `data: [DONE]` at the end, the error envelope
+/// on failure.
+pub struct ChatStream;
+
+impl StreamOutput for ChatStream {
+    fn chunks(&mut self, chunks: &mut Vec<Bytes>, out: &mut BytesMut) -> Result<(), GatewayError> {
+        for chunk in chunks.drain(..) {
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(&chunk);
+            out.extend_from_slice(b"\n\n");
+        }
+        Ok(())
+    }
+
+    async fn done(&mut self) -> Result<Bytes, GatewayError> {
+        Ok(Bytes::from_static(DONE))
+    }
+
+    fn failed(&mut self, err: &GatewayError, request_id: &str) -> Bytes {
+        let mut event = BytesMut::from(&b"data: "[..]);
+        event.extend_from_slice(&err.to_json(request_id));
+        event.extend_from_slice(b"\n\n");
+        event.freeze()
+    }
+}
+
 /// The way the upstream stream ended.
 enum End {
     /// The provider finished it.
@@ -40,16 +88,25 @@ enum End {
     ClientGone,
 }
 
-/// Relay `body` through `translator` into a client response body.
-pub fn relay(
+/// Relay `body` through `translator` into a client response body framed by `output`.
+pub fn relay<O: StreamOutput>(
     state: Arc<AppState>,
     body: Incoming,
     translator: Box<dyn StreamTranslator>,
+    output: O,
     settlement: Settlement,
     request_id: String,
 ) -> Body {
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
-    tokio::spawn(run(state, body, translator, settlement, request_id, tx));
+    tokio::spawn(run(
+        state,
+        body,
+        translator,
+        output,
+        settlement,
+        request_id,
+        tx,
+    ));
     let chunks = stream::poll_fn(move |cx| {
         rx.poll_recv(cx)
             .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
@@ -57,18 +114,11 @@ pub fn relay(
     StreamBody::new(chunks).boxed_unsync()
 }
 
-fn frame_chunks(chunks: &mut Vec<Bytes>, out: &mut BytesMut) {
-    for chunk in chunks.drain(..) {
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(&chunk);
-        out.extend_from_slice(b"\n\n");
-    }
-}
-
-async fn run(
+async fn run<O: StreamOutput>(
     state: Arc<AppState>,
     mut body: Incoming,
     mut translator: Box<dyn StreamTranslator>,
+    mut output: O,
     mut settlement: Settlement,
     request_id: String,
     tx: mpsc::Sender<Bytes>,
@@ -80,8 +130,15 @@ async fn run(
     let mut parser = sse::Parser::new();
     let mut events = Vec::new();
     let mut chunks = Vec::new();
+    let opened = match output.start() {
+        Some(preamble) => tx.send(preamble).await.is_ok(),
+        None => true,
+    };
 
     let end = loop {
+        if !opened {
+            break End::ClientGone;
+        }
         let frame = tokio::select! {
             _ = tx.closed() => break End::ClientGone,
             frame = tokio::time::timeout(idle, body.frame()) => frame,
@@ -136,7 +193,11 @@ async fn run(
                 }
             }
         }
-        frame_chunks(&mut chunks, &mut out);
+        if let Err(err) = output.chunks(&mut chunks, &mut out) {
+            if !matches!(end, Some(End::Failed(_))) {
+                end = Some(End::Failed(err));
+            }
+        }
         settlement.streamed_chars = translator.streamed_chars();
         if !out.is_empty() {
             if settlement.time_to_first_token.is_none() {
@@ -162,6 +223,7 @@ async fn run(
     finish(
         &state,
         end,
+        &mut output,
         reported,
         streamed_chars,
         settlement,
@@ -171,9 +233,11 @@ async fn run(
     .await;
 }
 
-async fn finish(
+#[allow(clippy::too_many_arguments)]
+async fn finish<O: StreamOutput>(
     state: &AppState,
     end: End,
+    output: &mut O,
     reported: Option<Usage>,
     streamed_chars: usize,
     settlement: Settlement,
@@ -185,20 +249,15 @@ async fn finish(
             settlement.client_disconnected(reported);
             return;
         }
-        End::Done => {
-            // A send error here means the client left after the last chunk; nothing is owed.
-            let _ = tx.send(Bytes::from_static(DONE)).await;
-            (None, 200)
-        }
-        End::Failed(err) => {
-            tracing::warn!(request_id, code = err.code, error = %err, "stream failed after it started");
-            state.metrics.record_error(err.code);
-            let mut event = BytesMut::from(&b"data: "[..]);
-            event.extend_from_slice(&err.to_json(request_id));
-            event.extend_from_slice(b"\n\n");
-            let _ = tx.send(event.freeze()).await;
-            (Some(err.code), 200)
-        }
+        End::Done => match output.done().await {
+            Ok(closing) => {
+                // A send error here means the client left after the last chunk; nothing is owed.
+                let _ = tx.send(closing).await;
+                (None, 200)
+            }
+            Err(err) => fail(state, output, err, request_id, tx).await,
+        },
+        End::Failed(err) => fail(state, output, err, request_id, tx).await,
     };
     let usage = match (reported, settlement.call()) {
         (Some(usage), _) => Some(usage),
@@ -214,4 +273,18 @@ async fn finish(
         time_to_first_token: settlement.time_to_first_token,
     };
     settlement.finish(outcome);
+}
+
+/// Tell the client the stream failed; return the error code and status to settle with.
+async fn fail<O: StreamOutput>(
+    state: &AppState,
+    output: &mut O,
+    err: GatewayError,
+    request_id: &str,
+    tx: &mpsc::Sender<Bytes>,
+) -> (Option<&'static str>, u16) {
+    tracing::warn!(request_id, code = err.code, error = %err, "stream failed after it started");
+    state.metrics.record_error(err.code);
+    let _ = tx.send(output.failed(&err, request_id)).await;
+    (Some(err.code), 200)
 }

@@ -9,6 +9,7 @@ use http::{Method, Request, Response};
 use hyper::body::Incoming;
 
 use super::http::{self as h, Body};
+use super::responses::{self, StoredPath};
 use super::{chat, health, models, AppState};
 use crate::error::GatewayError;
 use crate::ids;
@@ -37,6 +38,29 @@ pub async fn handle(
         "/v1/chat/completions" => chat::handle(state.clone(), request, &request_id, in_flight)
             .await
             .map_err(|err| (err, None)),
+        "/v1/responses" if !method_ok(Method::POST) => Err(not_allowed("POST")),
+        "/v1/responses" => responses::create(state.clone(), request, &request_id, in_flight)
+            .await
+            .map_err(|err| (err, None)),
+        _ if responses::stored_path(&path).is_some() => match responses::stored_path(&path) {
+            Some(StoredPath::Response(id)) if method_ok(Method::GET) => {
+                responses::retrieve(&state, &request, id)
+                    .await
+                    .map_err(|err| (err, None))
+            }
+            Some(StoredPath::Response(id)) if method_ok(Method::DELETE) => {
+                responses::delete(&state, &request, id)
+                    .await
+                    .map_err(|err| (err, None))
+            }
+            Some(StoredPath::Response(_)) => Err(not_allowed("GET, DELETE")),
+            Some(StoredPath::InputItems(id)) if method_ok(Method::GET) => {
+                responses::input_items(&state, &request, id)
+                    .await
+                    .map_err(|err| (err, None))
+            }
+            _ => Err(not_allowed("GET")),
+        },
         "/v1/models" => models::list(&state, request.headers())
             .await
             .map_err(|err| (err, None)),
@@ -103,6 +127,8 @@ fn route_name(path: &str) -> &'static str {
         "/v1/chat/completions" => "chat_completions",
         "/v1/models" => "models",
         _ if path.starts_with("/v1/models/") => "models",
+        "/v1/responses" => "responses",
+        _ if responses::stored_path(path).is_some() => "responses",
         "/metrics" => "metrics",
         "/healthz" | "/readyz" => "health",
         _ => "control_plane",
