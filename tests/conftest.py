@@ -21,6 +21,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.tenancy",
     "tests.fixtures.inference",
     "tests.fixtures.money",
+    "tests.fixtures.responses",
 ]
 
 

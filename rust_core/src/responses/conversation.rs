@@ -166,7 +166,12 @@ mod tests {
         );
         assert_eq!(
             call.origins,
-            vec![Origin::Instructions, Origin::History, Origin::History, Origin::Input(0)]
+            vec![
+                Origin::Instructions,
+                Origin::History,
+                Origin::History,
+                Origin::Input(0)
+            ]
         );
     }
 
@@ -212,7 +217,10 @@ mod tests {
         assert_eq!(renamed("messages[3].content[0].image_url.url"), "input[1]");
         assert_eq!(renamed("max_completion_tokens"), "max_output_tokens");
         assert_eq!(renamed("response_format"), "text.format");
-        assert_eq!(renamed("tools[2].function.parameters"), "tools[2].parameters");
+        assert_eq!(
+            renamed("tools[2].function.parameters"),
+            "tools[2].parameters"
+        );
         assert_eq!(renamed("temperature"), "temperature");
         assert_eq!(renamed("messages[9]"), "messages[9]");
     }

@@ -108,10 +108,17 @@ fn message(
         "user" => user_content(content, &content_param)?,
         "system" | "developer" => {
             let text = text_content(content, &content_param, &["input_text"])?;
-            (Value::String(text.clone()), vec![json!({"type": "input_text", "text": text})])
+            (
+                Value::String(text.clone()),
+                vec![json!({"type": "input_text", "text": text})],
+            )
         }
         "assistant" => {
-            let text = text_content(content, &content_param, &["output_text", "input_text", "refusal"])?;
+            let text = text_content(
+                content,
+                &content_param,
+                &["output_text", "input_text", "refusal"],
+            )?;
             let parts = match content {
                 Value::Array(parts) => parts.clone(),
                 _ => vec![json!({"type": "output_text", "text": text, "annotations": []})],
@@ -141,7 +148,12 @@ fn text_content(content: &Value, param: &str, allowed: &[&str]) -> Result<String
     let parts = match content {
         Value::String(text) => return Ok(text.clone()),
         Value::Array(parts) => parts,
-        _ => return Err(invalid(param, "`content` must be a string or an array of parts")),
+        _ => {
+            return Err(invalid(
+                param,
+                "`content` must be a string or an array of parts",
+            ))
+        }
     };
     let mut text = String::new();
     for (index, part) in parts.iter().enumerate() {
@@ -152,7 +164,10 @@ fn text_content(content: &Value, param: &str, allowed: &[&str]) -> Result<String
             _ => {
                 return Err(invalid(
                     &format!("{param}[{index}]"),
-                    format!("this message may only contain parts of type {}", allowed.join(", ")),
+                    format!(
+                        "this message may only contain parts of type {}",
+                        allowed.join(", ")
+                    ),
                 ))
             }
         }
@@ -329,7 +344,10 @@ mod tests {
             vec![json!({"id": "msg_given", "type": "message", "role": "user",
                 "content": [{"type": "input_text", "text": "Hi"}]})]
         );
-        assert_eq!(turn.messages, vec![json!({"role": "user", "content": "Hi"})]);
+        assert_eq!(
+            turn.messages,
+            vec![json!({"role": "user", "content": "Hi"})]
+        );
     }
 
     #[test]
@@ -358,8 +376,15 @@ mod tests {
             ]
         );
         assert_eq!(turn.origins, vec![0, 1, 4, 5]);
-        let ids: Vec<&str> = turn.items.iter().map(|i| i["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["msg_1", "msg_2", "fc_3", "fc_4", "fco_5", "fco_6", "rs_7"]);
+        let ids: Vec<&str> = turn
+            .items
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["msg_1", "msg_2", "fc_3", "fc_4", "fco_5", "fco_6", "rs_7"]
+        );
     }
 
     #[test]
@@ -376,9 +401,21 @@ mod tests {
     #[test]
     fn invalid_items_name_the_param() {
         let cases = [
-            (json!([{"content": "x"}]), "invalid_request", "input[0].role"),
-            (json!([{"role": "user"}]), "invalid_request", "input[0].content"),
-            (json!([{"role": "robot", "content": "x"}]), "invalid_request", "input[0].role"),
+            (
+                json!([{"content": "x"}]),
+                "invalid_request",
+                "input[0].role",
+            ),
+            (
+                json!([{"role": "user"}]),
+                "invalid_request",
+                "input[0].content",
+            ),
+            (
+                json!([{"role": "robot", "content": "x"}]),
+                "invalid_request",
+                "input[0].role",
+            ),
             (
                 json!([{"role": "user", "content": [{"type": "input_image", "file_id": "f"}]}]),
                 "unsupported_parameter",
@@ -399,8 +436,16 @@ mod tests {
                 "invalid_request",
                 "input[0].output",
             ),
-            (json!([{"type": "web_search_call"}]), "unsupported_parameter", "input[0]"),
-            (json!([{"type": "item_reference", "id": "x"}]), "unsupported_parameter", "input[0]"),
+            (
+                json!([{"type": "web_search_call"}]),
+                "unsupported_parameter",
+                "input[0]",
+            ),
+            (
+                json!([{"type": "item_reference", "id": "x"}]),
+                "unsupported_parameter",
+                "input[0]",
+            ),
         ];
         for (items, code, param) in cases {
             let err = read(items.clone()).unwrap_err();

@@ -79,7 +79,11 @@ pub fn page(items: &[Value], query: &PageQuery) -> Result<Value, GatewayError> {
         }
     };
     let rest = &ordered[start..];
-    let data: Vec<Value> = rest.iter().take(query.limit).map(|&item| item.clone()).collect();
+    let data: Vec<Value> = rest
+        .iter()
+        .take(query.limit)
+        .map(|&item| item.clone())
+        .collect();
     let first_id = data.first().map_or(Value::Null, |item| item["id"].clone());
     let last_id = data.last().map_or(Value::Null, |item| item["id"].clone());
     Ok(json!({
@@ -96,7 +100,9 @@ mod tests {
     use super::*;
 
     fn items(count: usize) -> Vec<Value> {
-        (1..=count).map(|i| json!({"id": format!("msg_{i}")})).collect()
+        (1..=count)
+            .map(|i| json!({"id": format!("msg_{i}")}))
+            .collect()
     }
 
     fn ids(page: &Value) -> Vec<&str> {

@@ -162,7 +162,11 @@ pub fn output_items(answer: &Answer, mint: MintId<'_>) -> Vec<Value> {
         items.push(reasoning_item(&mint("rs"), &answer.reasoning));
     }
     if answer.has_message() {
-        items.push(message_item(&mint("msg"), item_status, message_content(answer)));
+        items.push(message_item(
+            &mint("msg"),
+            item_status,
+            message_content(answer),
+        ));
     }
     for call in &answer.function_calls {
         items.push(function_call_item(&mint("fc"), "completed", call));
@@ -251,7 +255,10 @@ pub mod tests {
         };
         let object = header.render(&Ending::of(&answer, 11), items, Some(&Usage::default()));
         assert_eq!(object["status"], "incomplete");
-        assert_eq!(object["incomplete_details"], json!({"reason": "max_output_tokens"}));
+        assert_eq!(
+            object["incomplete_details"],
+            json!({"reason": "max_output_tokens"})
+        );
         assert_eq!(object["output_text"], "Partial");
         assert_eq!(object["completed_at"], 11);
         assert_eq!(object["usage"]["total_tokens"], 0);

@@ -140,8 +140,14 @@ pub fn parse(raw: &[u8]) -> Result<CreateRequest, GatewayError> {
             format!("The request body is not a valid JSON object: {err}"),
         )
     })?;
-    if let Some(unknown) = json.keys().find(|key| !KNOWN_FIELDS.contains(&key.as_str())) {
-        return Err(unsupported(unknown, format!("unknown parameter: {unknown}")));
+    if let Some(unknown) = json
+        .keys()
+        .find(|key| !KNOWN_FIELDS.contains(&key.as_str()))
+    {
+        return Err(unsupported(
+            unknown,
+            format!("unknown parameter: {unknown}"),
+        ));
     }
     reject_unsupported(&json)?;
 
@@ -199,12 +205,24 @@ fn reject_unsupported(json: &Map<String, Value>) -> Result<(), GatewayError> {
         ));
     }
     for (name, hint) in [
-        ("conversation", "chain responses with `previous_response_id` instead"),
-        ("prompt", "send the prompt text in `instructions` and `input` instead"),
-        ("max_tool_calls", "limit tool calls in the client's tool loop instead"),
+        (
+            "conversation",
+            "chain responses with `previous_response_id` instead",
+        ),
+        (
+            "prompt",
+            "send the prompt text in `instructions` and `input` instead",
+        ),
+        (
+            "max_tool_calls",
+            "limit tool calls in the client's tool loop instead",
+        ),
     ] {
         if get(json, name).is_some() {
-            return Err(unsupported(name, format!("`{name}` is not supported; {hint}")));
+            return Err(unsupported(
+                name,
+                format!("`{name}` is not supported; {hint}"),
+            ));
         }
     }
     match get(json, "truncation") {
@@ -246,7 +264,10 @@ fn check_stream_options(json: &Map<String, Value>, stream: bool) -> Result<(), G
         return Ok(());
     };
     let Some(options) = options.as_object() else {
-        return Err(invalid("stream_options", "`stream_options` must be an object"));
+        return Err(invalid(
+            "stream_options",
+            "`stream_options` must be an object",
+        ));
     };
     if !stream {
         return Err(invalid(
@@ -311,7 +332,10 @@ fn chat_fields(
         }
     }
     if let Some(choice) = get(json, "tool_choice") {
-        chat.insert("tool_choice".into(), super::tools::chat_tool_choice(choice)?);
+        chat.insert(
+            "tool_choice".into(),
+            super::tools::chat_tool_choice(choice)?,
+        );
     }
     if let Some(parallel) = boolean(json, "parallel_tool_calls")? {
         chat.insert("parallel_tool_calls".into(), parallel.into());
@@ -330,7 +354,12 @@ fn chat_fields(
             chat.insert(name.into(), json!(value));
         }
     }
-    for name in ["user", "safety_identifier", "prompt_cache_key", "service_tier"] {
+    for name in [
+        "user",
+        "safety_identifier",
+        "prompt_cache_key",
+        "service_tier",
+    ] {
         if let Some(value) = string(json, name)? {
             chat.insert(name.into(), Value::String(value));
         }
@@ -349,7 +378,9 @@ fn read_text(text: &Value, chat: &mut Map<String, Value>) -> Result<(), GatewayE
                 chat.insert("response_format".into(), response_format(value)?);
             }
             "verbosity" if !value.is_null() => {
-                let Some(level) = value.as_str().filter(|v| ["low", "medium", "high"].contains(v))
+                let Some(level) = value
+                    .as_str()
+                    .filter(|v| ["low", "medium", "high"].contains(v))
                 else {
                     return Err(invalid(
                         "text.verbosity",
@@ -502,11 +533,17 @@ fn settings(
             .unwrap_or(true),
         previous_response_id: echo("previous_response_id"),
         reasoning,
-        service_tier: get(json, "service_tier").cloned().unwrap_or_else(|| json!("auto")),
+        service_tier: get(json, "service_tier")
+            .cloned()
+            .unwrap_or_else(|| json!("auto")),
         store,
-        temperature: get(json, "temperature").cloned().unwrap_or_else(|| json!(1.0)),
+        temperature: get(json, "temperature")
+            .cloned()
+            .unwrap_or_else(|| json!(1.0)),
         text,
-        tool_choice: get(json, "tool_choice").cloned().unwrap_or_else(|| json!("auto")),
+        tool_choice: get(json, "tool_choice")
+            .cloned()
+            .unwrap_or_else(|| json!("auto")),
         tools: get(json, "tools").cloned().unwrap_or_else(|| json!([])),
         top_p: get(json, "top_p").cloned().unwrap_or_else(|| json!(1.0)),
         user: echo("user"),
@@ -533,7 +570,10 @@ mod tests {
     #[test]
     fn string_input_is_one_user_message() {
         let request = parse_json(json!({"model": "m", "input": "Hi"})).unwrap();
-        assert_eq!(request.input, vec![json!({"role": "user", "content": "Hi"})]);
+        assert_eq!(
+            request.input,
+            vec![json!({"role": "user", "content": "Hi"})]
+        );
         assert!(request.store);
         assert!(!request.stream);
         assert_eq!(request.settings.tool_choice, json!("auto"));
@@ -578,10 +618,26 @@ mod tests {
         let cases = [
             (json!({"input": "x"}), "invalid_request", "model"),
             (json!({"model": "m"}), "invalid_request", "input"),
-            (json!({"model": "m", "input": []}), "invalid_request", "input"),
-            (json!({"model": "m", "input": ["x"]}), "invalid_request", "input[0]"),
-            (json!({"model": "m", "input": 3}), "invalid_request", "input"),
-            (json!({"model": "m", "input": "x", "store": "no"}), "invalid_request", "store"),
+            (
+                json!({"model": "m", "input": []}),
+                "invalid_request",
+                "input",
+            ),
+            (
+                json!({"model": "m", "input": ["x"]}),
+                "invalid_request",
+                "input[0]",
+            ),
+            (
+                json!({"model": "m", "input": 3}),
+                "invalid_request",
+                "input",
+            ),
+            (
+                json!({"model": "m", "input": "x", "store": "no"}),
+                "invalid_request",
+                "store",
+            ),
             (
                 json!({"model": "m", "input": "x", "max_output_tokens": 0}),
                 "invalid_request",
@@ -612,8 +668,16 @@ mod tests {
                 "invalid_request",
                 "stream_options",
             ),
-            (json!({"model": "m", "input": "x", "frobnicate": 1}), "unsupported_parameter", "frobnicate"),
-            (json!({"model": "m", "input": "x", "background": true}), "unsupported_parameter", "background"),
+            (
+                json!({"model": "m", "input": "x", "frobnicate": 1}),
+                "unsupported_parameter",
+                "frobnicate",
+            ),
+            (
+                json!({"model": "m", "input": "x", "background": true}),
+                "unsupported_parameter",
+                "background",
+            ),
             (
                 json!({"model": "m", "input": "x", "conversation": "conv_1"}),
                 "unsupported_parameter",

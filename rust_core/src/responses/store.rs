@@ -127,7 +127,9 @@ pub async fn load_conversation(
     for (id, fields) in ancestors.iter().zip(earlier) {
         match fields.as_slice() {
             [Some(owner), Some(text)] if owner == end_user_id => {
-                conversation.messages.extend(parse_list(text, id, "messages")?);
+                conversation
+                    .messages
+                    .extend(parse_list(text, id, "messages")?);
             }
             _ => {
                 return Err(GatewayError::new(
@@ -181,7 +183,9 @@ pub async fn save(
             .arg(ttl_seconds)
             .ignore();
     }
-    pipe.query_async::<()>(conn).await.map_err(store_unavailable)
+    pipe.query_async::<()>(conn)
+        .await
+        .map_err(store_unavailable)
 }
 
 /// Read one field of a response that `end_user_id` owns.
@@ -250,6 +254,9 @@ mod tests {
         let err = not_found("resp_x");
         assert_eq!(err.status(), 404);
         assert_eq!(err.message, "No response found with id 'resp_x'.");
-        assert_eq!(crate::error::code_info(err.code).error_type, "not_found_error");
+        assert_eq!(
+            crate::error::code_info(err.code).error_type,
+            "not_found_error"
+        );
     }
 }

@@ -109,7 +109,11 @@ impl EventWriter {
         let mut out = BytesMut::new();
         let pending = self.header.render(&Ending::in_progress(), Vec::new(), None);
         self.event("response.created", json!({"response": pending}), &mut out);
-        self.event("response.in_progress", json!({"response": pending}), &mut out);
+        self.event(
+            "response.in_progress",
+            json!({"response": pending}),
+            &mut out,
+        );
         out.freeze()
     }
 
@@ -125,14 +129,18 @@ impl EventWriter {
             self.answer.usage = Some(chat_usage(usage));
         }
         // The Responses API has one output per response, so only the first choice is read.
-        let Some(choice) = chunk["choices"]
-            .as_array()
-            .and_then(|choices| choices.iter().find(|c| c["index"].as_u64().unwrap_or(0) == 0))
-        else {
+        let Some(choice) = chunk["choices"].as_array().and_then(|choices| {
+            choices
+                .iter()
+                .find(|c| c["index"].as_u64().unwrap_or(0) == 0)
+        }) else {
             return Ok(());
         };
         let delta = &choice["delta"];
-        if let Some(text) = delta["reasoning_content"].as_str().filter(|t| !t.is_empty()) {
+        if let Some(text) = delta["reasoning_content"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+        {
             self.reasoning_delta(text, out);
         }
         if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
@@ -189,7 +197,11 @@ impl EventWriter {
                 text: String::new(),
             });
         }
-        let Some(Open::Reasoning { slot, text: summary }) = &mut self.open else {
+        let Some(Open::Reasoning {
+            slot,
+            text: summary,
+        }) = &mut self.open
+        else {
             return;
         };
         summary.push_str(text);
@@ -313,7 +325,10 @@ impl EventWriter {
         match self.open.take() {
             None => {}
             Some(Open::Reasoning { slot, text }) => {
-                let id = self.items[slot]["id"].as_str().unwrap_or_default().to_owned();
+                let id = self.items[slot]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 let location = json!({"item_id": id, "output_index": slot, "summary_index": 0});
                 let mut fields = location.clone();
                 fields["text"] = text.clone().into();
@@ -324,7 +339,10 @@ impl EventWriter {
                 self.item_done(slot, reasoning_item(&id, &text), out);
             }
             Some(Open::Message { slot, parts, .. }) => {
-                let id = self.items[slot]["id"].as_str().unwrap_or_default().to_owned();
+                let id = self.items[slot]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 self.item_done(slot, message_item(&id, status, parts), out);
             }
         }
@@ -333,7 +351,10 @@ impl EventWriter {
     fn tool_call_delta(&mut self, delta: &Value, out: &mut BytesMut) {
         let chat_index = delta["index"].as_u64().unwrap_or(0);
         let arguments = delta.pointer("/function/arguments").and_then(Value::as_str);
-        let known = self.calls.iter().position(|call| call.chat_index == chat_index);
+        let known = self
+            .calls
+            .iter()
+            .position(|call| call.chat_index == chat_index);
         let index = match known {
             Some(index) => index,
             None => self.start_call(chat_index, delta, out),
@@ -347,7 +368,9 @@ impl EventWriter {
         };
         let call = &self.calls[index];
         let (slot, position, open) = (call.slot, call.position, call.open);
-        self.answer.function_calls[position].arguments.push_str(piece);
+        self.answer.function_calls[position]
+            .arguments
+            .push_str(piece);
         if open {
             let fields = json!({"item_id": self.items[slot]["id"], "output_index": slot,
                                 "delta": piece});
@@ -356,7 +379,10 @@ impl EventWriter {
             // A fragment for a call that already closed: no adapter sends one, but if one comes
             // the final output still carries the whole arguments.
             let call = self.answer.function_calls[position].clone();
-            let id = self.items[slot]["id"].as_str().unwrap_or_default().to_owned();
+            let id = self.items[slot]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             self.items[slot] = function_call_item(&id, "completed", &call);
         }
     }
@@ -395,7 +421,10 @@ impl EventWriter {
             call.open = false;
             let (slot, position) = (call.slot, call.position);
             let done = self.answer.function_calls[position].clone();
-            let id = self.items[slot]["id"].as_str().unwrap_or_default().to_owned();
+            let id = self.items[slot]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             let fields = json!({"item_id": id, "output_index": slot,
                                 "name": done.name, "arguments": done.arguments});
             self.event("response.function_call_arguments.done", fields, out);
@@ -524,7 +553,10 @@ mod tests {
                 "response.completed",
             ]
         );
-        let numbers: Vec<u64> = events.iter().map(|e| e["sequence_number"].as_u64().unwrap()).collect();
+        let numbers: Vec<u64> = events
+            .iter()
+            .map(|e| e["sequence_number"].as_u64().unwrap())
+            .collect();
         assert_eq!(numbers, (0..10).collect::<Vec<u64>>());
         assert_eq!(events[0]["response"]["status"], "in_progress");
         assert_eq!(events[4]["delta"], "Hel");
@@ -541,12 +573,24 @@ mod tests {
     fn function_calls_stream_arguments() {
         let (events, response, answer) = run(&[
             chunk(json!({"role": "assistant", "content": ""}), None),
-            chunk(json!({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
-                "function": {"name": "f", "arguments": ""}}]}), None),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\":"}}]}), None),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}), None),
-            chunk(json!({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
-                "function": {"name": "g", "arguments": "{}"}}]}), None),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
+                "function": {"name": "f", "arguments": ""}}]}),
+                None,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\":"}}]}),
+                None,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}),
+                None,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
+                "function": {"name": "g", "arguments": "{}"}}]}),
+                None,
+            ),
             chunk(json!({}), Some("tool_calls")),
         ]);
         assert_eq!(
@@ -597,7 +641,10 @@ mod tests {
             ]
         );
         assert_eq!(response["status"], "incomplete");
-        assert_eq!(response["incomplete_details"]["reason"], "max_output_tokens");
+        assert_eq!(
+            response["incomplete_details"]["reason"],
+            "max_output_tokens"
+        );
         assert_eq!(response["output"][0]["summary"][0]["text"], "Think");
         assert_eq!(response["output"][1]["status"], "incomplete");
         assert_eq!(events.last().unwrap()["type"], "response.incomplete");
@@ -625,7 +672,9 @@ mod tests {
         let mut writer = writer();
         let mut out = BytesMut::new();
         writer.start();
-        writer.chunk(&chunk(json!({"content": "Par"}), None), &mut out).unwrap();
+        writer
+            .chunk(&chunk(json!({"content": "Par"}), None), &mut out)
+            .unwrap();
         let err = GatewayError::new("upstream_error", "The server had an error.");
         let failed = events(&writer.fail(&err));
         assert_eq!(failed[0]["type"], "response.failed");
@@ -642,7 +691,9 @@ mod tests {
     #[test]
     fn invalid_chunk_is_upstream_error() {
         let mut writer = writer();
-        let err = writer.chunk(b"{not json", &mut BytesMut::new()).unwrap_err();
+        let err = writer
+            .chunk(b"{not json", &mut BytesMut::new())
+            .unwrap_err();
         assert_eq!(err.code, "upstream_error");
     }
 }

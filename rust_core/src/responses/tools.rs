@@ -27,7 +27,10 @@ pub fn chat_tools(tools: &Value) -> Result<Vec<Value>, GatewayError> {
             }
             None => return Err(invalid(&param, "a tool needs `type`")),
         }
-        let Some(name) = tool.get("name").and_then(Value::as_str).filter(|n| !n.is_empty())
+        let Some(name) = tool
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
         else {
             return Err(invalid(
                 &format!("{param}.name"),
@@ -51,7 +54,10 @@ pub fn chat_tools(tools: &Value) -> Result<Vec<Value>, GatewayError> {
     Ok(out)
 }
 
-fn function_name(object: &serde_json::Map<String, Value>, param: &str) -> Result<String, GatewayError> {
+fn function_name(
+    object: &serde_json::Map<String, Value>,
+    param: &str,
+) -> Result<String, GatewayError> {
     object
         .get("name")
         .and_then(Value::as_str)
@@ -89,7 +95,9 @@ pub fn chat_tool_choice(choice: &Value) -> Result<Value, GatewayError> {
                 for (index, tool) in tools.iter().enumerate() {
                     let item = format!("tool_choice.tools[{index}]");
                     match tool.as_object() {
-                        Some(tool) if tool.get("type").and_then(Value::as_str) == Some("function") => {
+                        Some(tool)
+                            if tool.get("type").and_then(Value::as_str) == Some("function") =>
+                        {
                             let name = function_name(tool, &item)?;
                             allowed.push(json!({"type": "function", "function": {"name": name}}));
                         }
@@ -127,9 +135,11 @@ mod tests {
             "parameters": {"type": "object", "properties": {}}, "strict": true}]);
         assert_eq!(
             chat_tools(&tools).unwrap(),
-            vec![json!({"type": "function", "function": {"name": "get_weather",
+            vec![
+                json!({"type": "function", "function": {"name": "get_weather",
                 "description": "Weather", "parameters": {"type": "object", "properties": {}},
-                "strict": true}})]
+                "strict": true}})
+            ]
         );
     }
 
@@ -144,7 +154,10 @@ mod tests {
 
     #[test]
     fn tool_choice_forms() {
-        assert_eq!(chat_tool_choice(&json!("required")).unwrap(), json!("required"));
+        assert_eq!(
+            chat_tool_choice(&json!("required")).unwrap(),
+            json!("required")
+        );
         assert_eq!(
             chat_tool_choice(&json!({"type": "function", "name": "f"})).unwrap(),
             json!({"type": "function", "function": {"name": "f"}})

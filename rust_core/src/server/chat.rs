@@ -91,7 +91,10 @@ pub async fn handle(
     let body = read_body(request, state.config.max_body_bytes).await?;
     let parsed = parse(body)?;
 
-    complete(state, &caller, parsed, ChatReply, request_id, in_flight, started).await
+    complete(
+        state, &caller, parsed, ChatReply, request_id, in_flight, started,
+    )
+    .await
 }
 
 /// Serve a parsed chat request from routing to settlement, answering through `reply`.
@@ -304,7 +307,10 @@ fn too_large(limit: usize) -> GatewayError {
 }
 
 /// Read the request body, rejecting more than `limit` bytes with 413.
-pub(super) async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Bytes, GatewayError> {
+pub(super) async fn read_body(
+    request: Request<Incoming>,
+    limit: usize,
+) -> Result<Bytes, GatewayError> {
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)

@@ -99,13 +99,7 @@ pub fn relay<O: StreamOutput>(
 ) -> Body {
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     tokio::spawn(run(
-        state,
-        body,
-        translator,
-        output,
-        settlement,
-        request_id,
-        tx,
+        state, body, translator, output, settlement, request_id, tx,
     ));
     let chunks = stream::poll_fn(move |cx| {
         rx.poll_recv(cx)

@@ -281,7 +281,8 @@ pub async fn input_items(
     let caller = end_user(state, request.headers()).await?;
     let query = items::parse_query(request.uri().query())?;
     let mut conn = state.redis.clone();
-    let stored = store::input_items(&mut conn, &caller.platform_id, &caller.end_user_id, id).await?;
+    let stored =
+        store::input_items(&mut conn, &caller.platform_id, &caller.end_user_id, id).await?;
     let page = items::page(&stored, &query)?;
     Ok(h::json(StatusCode::OK, encode(&page)))
 }
