@@ -206,3 +206,15 @@ def test_stored_paths_check_methods(gateway: Gateway, responses_client: Response
     listing = httpx.delete(f"{gateway.url}/v1/responses/resp_x/input_items", headers=headers)
     assert listing.status_code == 405
     assert listing.headers["allow"] == "GET"
+
+
+def test_cancel_not_found(gateway: Gateway, responses_client: ResponsesClient) -> None:
+    created = responses_client.client.responses.create(
+        model="gpt-4o-mini", input=say("Hi", new_tag(), text="x")
+    )
+    response = httpx.post(
+        f"{gateway.url}/v1/responses/{created.id}/cancel",
+        headers=auth(responses_client.caller.end_user_key),
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found_error"
