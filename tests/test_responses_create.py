@@ -40,12 +40,14 @@ def test_response_object_fields(responses_client: ResponsesClient) -> None:
     assert response.store is True
     assert response.error is None
     assert response.incomplete_details is None
+
     assert response.output_text == "Hello there"
     [message] = response.output
     assert message.type == "message"
     assert message.id.startswith("msg_")
     assert message.role == "assistant"
     assert message.status == "completed"
+
     assert response.usage is not None
     assert response.usage.input_tokens == 12
     assert response.usage.input_tokens_details.cached_tokens == 4

@@ -68,6 +68,7 @@ def test_function_call_arguments_streamed(responses_client: ResponsesClient) -> 
         model="gpt-4o-mini",
         input=say("Weather and time?", new_tag(), tool_calls=calls),
     )
+
     # Consecutive argument deltas collapse into one entry: their count depends on the chunking.
     kinds: list[str] = []
     for event in events:
@@ -81,6 +82,7 @@ def test_function_call_arguments_streamed(responses_client: ResponsesClient) -> 
     ]
     assert kinds == ["response.created", "response.in_progress", *call_events, *call_events,
                      "response.completed"]  # fmt: skip
+
     done = [event for event in events if event.type == "response.function_call_arguments.done"]
     assert [event.name for event in done] == ["get_weather", "get_time"]
     assert [json.loads(event.arguments) for event in done] == [{"city": "Paris"}, {"zone": "CET"}]

@@ -8,8 +8,8 @@ use super::request::CreateRequest;
 use crate::error::GatewayError;
 use crate::translate::Provider;
 
-/// Where a message of the chat request came from, so that an error about it names the field
-/// the client sent.
+/// The source of a message of the chat request, so that an error about it names the field the
+/// client sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Instructions,
@@ -84,7 +84,7 @@ pub fn chat_call(
     ChatCall { body, origins }
 }
 
-/// The Responses field a chat field came from.
+/// Return the Responses field that a chat field was translated from.
 fn responses_field(chat_field: &str) -> Option<&'static str> {
     Some(match chat_field {
         "max_completion_tokens" | "max_tokens" => "max_output_tokens",

@@ -64,7 +64,7 @@ pub fn read_input(items: &[Value], mint: MintId<'_>) -> Result<TurnInput, Gatewa
     Ok(turn)
 }
 
-/// The item as given, with `id` minted when it has none.
+/// Return the item as given, with an `id` minted when it has none.
 fn with_id(item: &Map<String, Value>, prefix: &str, mint: MintId<'_>) -> Value {
     let mut listed = item.clone();
     if !listed.get("id").is_some_and(Value::is_string) {
@@ -175,7 +175,8 @@ fn text_content(content: &Value, param: &str, allowed: &[&str]) -> Result<String
     Ok(text)
 }
 
-/// A user message's chat content, and its parts as `input_items` lists them.
+/// Translate a user message's content into chat content, and return its parts as
+/// `input_items` lists them.
 fn user_content(content: &Value, param: &str) -> Result<(Value, Vec<Value>), GatewayError> {
     let parts = match content {
         Value::String(text) => {

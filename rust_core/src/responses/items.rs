@@ -58,7 +58,7 @@ pub fn parse_query(query: Option<&str>) -> Result<PageQuery, GatewayError> {
     Ok(page)
 }
 
-/// One page of `items` (stored oldest first) as a list object.
+/// Render one page of `items` (stored oldest first) as a list object.
 pub fn page(items: &[Value], query: &PageQuery) -> Result<Value, GatewayError> {
     let ordered: Vec<&Value> = if query.descending {
         items.iter().rev().collect()

@@ -2,14 +2,14 @@
 
 use serde_json::{json, Value};
 
-use super::answer::{usage_json, Answer, FunctionCall};
+use super::model_output::{usage_json, FunctionCall, ModelOutput};
 use super::request::Settings;
 use crate::translate::Usage;
 
 /// Makes new item ids from a prefix such as `msg`; production uses [`crate::ids::new_id`].
 pub type MintId<'a> = &'a mut dyn FnMut(&str) -> String;
 
-/// What every copy of one Response object shares: identity and the request's settings.
+/// Identity and request settings, which every copy of one Response object shares.
 #[derive(Clone, Debug)]
 pub struct Header {
     pub id: String,
@@ -20,7 +20,7 @@ pub struct Header {
     pub settings: Settings,
 }
 
-/// How a response ended, as its `status`, `error` and `incomplete_details` say.
+/// The end state of a response, rendered as `status`, `error` and `incomplete_details`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ending {
     pub status: &'static str,
@@ -40,9 +40,9 @@ impl Ending {
         }
     }
 
-    /// The ending of a finished answer: `completed`, or `incomplete` with its reason.
-    pub fn of(answer: &Answer, now: u64) -> Self {
-        let (status, incomplete_details) = answer.status();
+    /// Return the ending of a finished turn: `completed`, or `incomplete` with its reason.
+    pub fn of(model_output: &ModelOutput, now: u64) -> Self {
+        let (status, incomplete_details) = model_output.status();
         Self {
             status,
             error: Value::Null,
@@ -61,7 +61,7 @@ impl Ending {
     }
 }
 
-/// The concatenated text of every `output_text` part, which the SDKs expose as `output_text`.
+/// Concatenate the text of every `output_text` part, which the SDKs expose as `output_text`.
 pub fn output_text(output: &[Value]) -> String {
     let mut text = String::new();
     for item in output.iter().filter(|item| item["type"] == "message") {
@@ -139,36 +139,36 @@ pub fn function_call_item(id: &str, status: &str, call: &FunctionCall) -> Value 
            "name": call.name, "arguments": call.arguments})
 }
 
-/// The message item's content parts: the text, then the refusal, each when present.
-pub fn message_content(answer: &Answer) -> Vec<Value> {
+/// Build the message item's content parts: the text, then the refusal, each when present.
+pub fn message_content(model_output: &ModelOutput) -> Vec<Value> {
     let mut content = Vec::new();
-    if !answer.text.is_empty() || answer.refusal.is_empty() {
-        content.push(output_text_part(&answer.text));
+    if !model_output.text.is_empty() || model_output.refusal.is_empty() {
+        content.push(output_text_part(&model_output.text));
     }
-    if !answer.refusal.is_empty() {
-        content.push(refusal_part(&answer.refusal));
+    if !model_output.refusal.is_empty() {
+        content.push(refusal_part(&model_output.refusal));
     }
     content
 }
 
-/// The output items of a whole answer, in the order reasoning, message, function calls.
-pub fn output_items(answer: &Answer, mint: MintId<'_>) -> Vec<Value> {
-    let item_status = match answer.status().0 {
+/// Build the output items of a whole turn, in the order reasoning, message, function calls.
+pub fn output_items(model_output: &ModelOutput, mint: MintId<'_>) -> Vec<Value> {
+    let item_status = match model_output.status().0 {
         "incomplete" => "incomplete",
         _ => "completed",
     };
     let mut items = Vec::new();
-    if !answer.reasoning.is_empty() {
-        items.push(reasoning_item(&mint("rs"), &answer.reasoning));
+    if !model_output.reasoning.is_empty() {
+        items.push(reasoning_item(&mint("rs"), &model_output.reasoning));
     }
-    if answer.has_message() {
+    if model_output.has_message() {
         items.push(message_item(
             &mint("msg"),
             item_status,
-            message_content(answer),
+            message_content(model_output),
         ));
     }
-    for call in &answer.function_calls {
+    for call in &model_output.function_calls {
         items.push(function_call_item(&mint("fc"), "completed", call));
     }
     items
@@ -210,7 +210,7 @@ pub mod tests {
 
     #[test]
     fn items_in_canonical_order() {
-        let answer = Answer {
+        let model_output = ModelOutput {
             reasoning: "Think".into(),
             text: "Hi".into(),
             function_calls: vec![FunctionCall {
@@ -220,10 +220,10 @@ pub mod tests {
                 extra_content: None,
             }],
             finish_reason: Some("tool_calls".into()),
-            ..Answer::default()
+            ..ModelOutput::default()
         };
         let mut mint = counter();
-        let items = output_items(&answer, &mut mint);
+        let items = output_items(&model_output, &mut mint);
         assert_eq!(
             items,
             vec![
@@ -240,12 +240,12 @@ pub mod tests {
 
     #[test]
     fn truncated_message_incomplete() {
-        let answer = Answer {
+        let model_output = ModelOutput {
             text: "Partial".into(),
             finish_reason: Some("length".into()),
-            ..Answer::default()
+            ..ModelOutput::default()
         };
-        let items = output_items(&answer, &mut counter());
+        let items = output_items(&model_output, &mut counter());
         assert_eq!(items[0]["status"], "incomplete");
         let header = Header {
             id: "resp_1".into(),
@@ -253,7 +253,11 @@ pub mod tests {
             model: "m".into(),
             settings: settings(),
         };
-        let object = header.render(&Ending::of(&answer, 11), items, Some(&Usage::default()));
+        let object = header.render(
+            &Ending::of(&model_output, 11),
+            items,
+            Some(&Usage::default()),
+        );
         assert_eq!(object["status"], "incomplete");
         assert_eq!(
             object["incomplete_details"],
@@ -266,7 +270,7 @@ pub mod tests {
 
     #[test]
     fn empty_answer_has_empty_message() {
-        let items = output_items(&Answer::default(), &mut counter());
+        let items = output_items(&ModelOutput::default(), &mut counter());
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["content"][0]["text"], "");
     }

@@ -83,17 +83,17 @@ pub struct Settings {
     pub prompt_cache_key: Value,
 }
 
-/// A 400 `invalid_request` naming `param`.
+/// Build a 400 `invalid_request` naming `param`.
 pub fn invalid(param: &str, message: impl Into<String>) -> GatewayError {
     GatewayError::new("invalid_request", message).with_param(param)
 }
 
-/// A 400 `unsupported_parameter` naming `param`.
+/// Build a 400 `unsupported_parameter` naming `param`.
 pub fn unsupported(param: &str, message: impl Into<String>) -> GatewayError {
     GatewayError::new("unsupported_parameter", message).with_param(param)
 }
 
-/// The value of `name`, treating `null` as absent.
+/// Return the value of `name`, treating `null` as absent.
 fn get<'a>(json: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     json.get(name).filter(|value| !value.is_null())
 }
@@ -196,7 +196,8 @@ pub fn parse(raw: &[u8]) -> Result<CreateRequest, GatewayError> {
     })
 }
 
-/// Fields whose meaning this gateway cannot provide get 400 rather than a quietly different answer.
+/// Reject fields whose meaning this gateway cannot provide, rather than return a quietly
+/// different result.
 fn reject_unsupported(json: &Map<String, Value>) -> Result<(), GatewayError> {
     if boolean(json, "background")? == Some(true) {
         return Err(unsupported(
@@ -401,7 +402,8 @@ fn read_text(text: &Value, chat: &mut Map<String, Value>) -> Result<(), GatewayE
     Ok(())
 }
 
-/// The flat Responses `text.format` as chat's `response_format`, whose JSON Schema is nested.
+/// Convert the flat Responses `text.format` into chat's `response_format`, whose JSON Schema
+/// is nested.
 fn response_format(format: &Value) -> Result<Value, GatewayError> {
     let param = "text.format";
     let Some(format) = format.as_object() else {

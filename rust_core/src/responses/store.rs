@@ -18,7 +18,7 @@ use crate::layout;
 /// in every later request, so a longer chain would exceed every model's context long before.
 pub const MAX_CHAIN_LENGTH: usize = 1000;
 
-/// What one stored response holds.
+/// The contents of one stored response.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     pub id: String,
@@ -55,12 +55,12 @@ fn corrupt(id: &str, field: &str) -> GatewayError {
     )
 }
 
-/// The 404 for a response that is missing, expired, deleted or someone else's.
+/// Build the 404 for a response that is missing, expired, deleted or someone else's.
 pub fn not_found(id: &str) -> GatewayError {
     GatewayError::new("not_found", format!("No response found with id '{id}'."))
 }
 
-/// Whether `id` can name a stored response; anything else is not looked up at all.
+/// Check whether `id` can name a stored response. Other ids are not looked up at all.
 pub fn plausible_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
@@ -84,9 +84,9 @@ pub async fn load_conversation(
     end_user_id: &str,
     previous_id: &str,
 ) -> Result<Conversation, GatewayError> {
-    let gone = || not_found(previous_id).with_param("previous_response_id");
+    let missing = || not_found(previous_id).with_param("previous_response_id");
     if !plausible_id(previous_id) {
-        return Err(gone());
+        return Err(missing());
     }
     let fields: Vec<Option<String>> = redis::cmd("HMGET")
         .arg(layout::response(platform_id, previous_id))
@@ -95,10 +95,10 @@ pub async fn load_conversation(
         .await
         .map_err(store_unavailable)?;
     let [Some(owner), Some(ancestors), Some(messages)] = fields.as_slice() else {
-        return Err(gone());
+        return Err(missing());
     };
     if owner != end_user_id {
-        return Err(gone());
+        return Err(missing());
     }
     let ancestors: Vec<String> =
         serde_json::from_str(ancestors).map_err(|_| corrupt(previous_id, "ancestors"))?;

@@ -17,13 +17,13 @@
 //! Items open in the order their first chunk arrives, and an item closes when
 //! another one opens or the stream ends. Every adapter streams the fragments
 //! of one tool call together, so a call closes when the next one starts. The
-//! writer also gathers the whole [`Answer`], which the final Response object
+//! writer also gathers the whole [`ModelOutput`], which the final Response object
 //! and the stored conversation are built from.
 
 use bytes::{Bytes, BytesMut};
 use serde_json::{json, Value};
 
-use super::answer::{chat_usage, Answer, FunctionCall};
+use super::model_output::{chat_usage, FunctionCall, ModelOutput};
 use super::object::{
     function_call_item, message_item, output_text_part, reasoning_item, refusal_part, Ending,
     Header,
@@ -54,7 +54,8 @@ enum Open {
     },
 }
 
-/// A function call of the stream: its chat tool-call index, output slot and answer position.
+/// A function call of the stream: its chat tool-call index, its output slot and its position
+/// in [`ModelOutput::function_calls`].
 #[derive(Debug)]
 struct Call {
     chat_index: u64,
@@ -72,7 +73,7 @@ pub struct EventWriter {
     items: Vec<Value>,
     open: Option<Open>,
     calls: Vec<Call>,
-    answer: Answer,
+    model_output: ModelOutput,
 }
 
 impl EventWriter {
@@ -84,13 +85,13 @@ impl EventWriter {
             items: Vec::new(),
             open: None,
             calls: Vec::new(),
-            answer: Answer::default(),
+            model_output: ModelOutput::default(),
         }
     }
 
-    /// What the model produced so far.
-    pub fn answer(&self) -> &Answer {
-        &self.answer
+    /// Return what the model produced so far.
+    pub fn model_output(&self) -> &ModelOutput {
+        &self.model_output
     }
 
     pub fn header(&self) -> &Header {
@@ -126,8 +127,9 @@ impl EventWriter {
             )
         })?;
         if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.answer.usage = Some(chat_usage(usage));
+            self.model_output.usage = Some(chat_usage(usage));
         }
+
         // The Responses API has one output per response, so only the first choice is read.
         let Some(choice) = chunk["choices"].as_array().and_then(|choices| {
             choices
@@ -136,6 +138,7 @@ impl EventWriter {
         }) else {
             return Ok(());
         };
+
         let delta = &choice["delta"];
         if let Some(text) = delta["reasoning_content"]
             .as_str()
@@ -149,14 +152,17 @@ impl EventWriter {
         if let Some(text) = delta["refusal"].as_str().filter(|t| !t.is_empty()) {
             self.message_delta(text, true, out);
         }
+
         if let Some(blocks) = delta["thinking_blocks"].as_array() {
-            self.answer.thinking_blocks.extend(blocks.iter().cloned());
+            self.model_output
+                .thinking_blocks
+                .extend(blocks.iter().cloned());
         }
         for call in delta["tool_calls"].as_array().into_iter().flatten() {
             self.tool_call_delta(call, out);
         }
         if let Some(reason) = choice["finish_reason"].as_str() {
-            self.answer.finish_reason = Some(reason.to_owned());
+            self.model_output.finish_reason = Some(reason.to_owned());
         }
         Ok(())
     }
@@ -182,7 +188,7 @@ impl EventWriter {
     }
 
     fn reasoning_delta(&mut self, text: &str, out: &mut BytesMut) {
-        self.answer.reasoning.push_str(text);
+        self.model_output.reasoning.push_str(text);
         if !matches!(self.open, Some(Open::Reasoning { .. })) {
             self.close_open(out);
             self.close_calls(out);
@@ -213,9 +219,9 @@ impl EventWriter {
 
     fn message_delta(&mut self, text: &str, refusal: bool, out: &mut BytesMut) {
         if refusal {
-            self.answer.refusal.push_str(text);
+            self.model_output.refusal.push_str(text);
         } else {
-            self.answer.text.push_str(text);
+            self.model_output.text.push_str(text);
         }
         if !matches!(self.open, Some(Open::Message { .. })) {
             self.close_open(out);
@@ -318,7 +324,7 @@ impl EventWriter {
     /// Close the open reasoning or message item.
     fn close_open(&mut self, out: &mut BytesMut) {
         self.close_part(out);
-        let status = match self.answer.status().0 {
+        let status = match self.model_output.status().0 {
             "incomplete" => "incomplete",
             _ => "completed",
         };
@@ -361,14 +367,14 @@ impl EventWriter {
         };
         if let Some(extra) = delta.get("extra_content").filter(|e| !e.is_null()) {
             let position = self.calls[index].position;
-            self.answer.function_calls[position].extra_content = Some(extra.clone());
+            self.model_output.function_calls[position].extra_content = Some(extra.clone());
         }
         let Some(piece) = arguments.filter(|a| !a.is_empty()) else {
             return;
         };
         let call = &self.calls[index];
         let (slot, position, open) = (call.slot, call.position, call.open);
-        self.answer.function_calls[position]
+        self.model_output.function_calls[position]
             .arguments
             .push_str(piece);
         if open {
@@ -378,7 +384,7 @@ impl EventWriter {
         } else {
             // A fragment for a call that already closed: no adapter sends one, but if one comes
             // the final output still carries the whole arguments.
-            let call = self.answer.function_calls[position].clone();
+            let call = self.model_output.function_calls[position].clone();
             let id = self.items[slot]["id"]
                 .as_str()
                 .unwrap_or_default()
@@ -402,11 +408,11 @@ impl EventWriter {
         };
         let id = (self.mint)("fc");
         let slot = self.open_item(function_call_item(&id, "in_progress", &call), out);
-        self.answer.function_calls.push(call);
+        self.model_output.function_calls.push(call);
         self.calls.push(Call {
             chat_index,
             slot,
-            position: self.answer.function_calls.len() - 1,
+            position: self.model_output.function_calls.len() - 1,
             open: true,
         });
         self.calls.len() - 1
@@ -420,7 +426,7 @@ impl EventWriter {
             }
             call.open = false;
             let (slot, position) = (call.slot, call.position);
-            let done = self.answer.function_calls[position].clone();
+            let done = self.model_output.function_calls[position].clone();
             let id = self.items[slot]["id"]
                 .as_str()
                 .unwrap_or_default()
@@ -442,10 +448,12 @@ impl EventWriter {
         }
         self.close_open(&mut out);
         self.close_calls(&mut out);
-        let ending = Ending::of(&self.answer, now);
-        let response = self
-            .header
-            .render(&ending, self.items.clone(), self.answer.usage.as_ref());
+        let ending = Ending::of(&self.model_output, now);
+        let response = self.header.render(
+            &ending,
+            self.items.clone(),
+            self.model_output.usage.as_ref(),
+        );
         (out.freeze(), response)
     }
 
@@ -464,9 +472,11 @@ impl EventWriter {
     pub fn fail(&mut self, err: &GatewayError) -> Bytes {
         let mut out = BytesMut::new();
         let ending = Ending::failed(err.code, &err.message);
-        let response = self
-            .header
-            .render(&ending, self.items.clone(), self.answer.usage.as_ref());
+        let response = self.header.render(
+            &ending,
+            self.items.clone(),
+            self.model_output.usage.as_ref(),
+        );
         self.event("response.failed", json!({"response": response}), &mut out);
         out.freeze()
     }
@@ -509,7 +519,7 @@ mod tests {
         .into_bytes()
     }
 
-    fn run(chunks: &[Vec<u8>]) -> (Vec<Value>, Value, Answer) {
+    fn run(chunks: &[Vec<u8>]) -> (Vec<Value>, Value, ModelOutput) {
         let mut writer = writer();
         let mut out = BytesMut::from(&writer.start()[..]);
         for piece in chunks {
@@ -518,7 +528,7 @@ mod tests {
         let (closing, response) = writer.finish(200);
         out.extend_from_slice(&closing);
         out.extend_from_slice(&writer.terminal(&response));
-        (events(&out), response, writer.answer().clone())
+        (events(&out), response, writer.model_output().clone())
     }
 
     fn kinds(events: &[Value]) -> Vec<&str> {
@@ -571,7 +581,7 @@ mod tests {
 
     #[test]
     fn function_calls_stream_arguments() {
-        let (events, response, answer) = run(&[
+        let (events, response, model_output) = run(&[
             chunk(json!({"role": "assistant", "content": ""}), None),
             chunk(
                 json!({"tool_calls": [{"index": 0, "id": "call_a", "type": "function",
@@ -617,8 +627,8 @@ mod tests {
         assert_eq!(output[0]["call_id"], "call_a");
         assert_eq!(output[1]["arguments"], "{}");
         assert_eq!(output[1]["status"], "completed");
-        assert_eq!(answer.function_calls.len(), 2);
-        assert_eq!(answer.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(model_output.function_calls.len(), 2);
+        assert_eq!(model_output.finish_reason.as_deref(), Some("tool_calls"));
     }
 
     #[test]

@@ -45,21 +45,21 @@ pub(super) struct Parsed {
     pub max_output_tokens: Option<u64>,
 }
 
-/// How the answer of a call reaches the client.
+/// The form in which a call's completion reaches the client.
 pub(super) trait Reply: Send + 'static {
-    /// The framing of a streamed answer.
+    /// The framing of a streamed completion.
     type Stream: StreamOutput;
 
     fn into_stream(self) -> Self::Stream;
 
-    /// Return the client's body for an answer read whole, given as a `chat.completion`.
+    /// Return the client's body for a completion read whole.
     fn whole(
         self,
         completion: &Completion,
     ) -> impl Future<Output = Result<Bytes, GatewayError>> + Send;
 }
 
-/// Chat completions pass the adapter's answer on unchanged.
+/// Chat completions pass the adapter's completion on unchanged.
 struct ChatReply;
 
 impl Reply for ChatReply {
@@ -97,7 +97,7 @@ pub async fn handle(
     .await
 }
 
-/// Serve a parsed chat request from routing to settlement, answering through `reply`.
+/// Serve a parsed chat request from routing to settlement, responding through `reply`.
 pub(super) async fn complete<R: Reply>(
     state: Arc<AppState>,
     caller: &EndUser,
@@ -223,7 +223,7 @@ pub(super) async fn complete<R: Reply>(
         }
     };
 
-    // Settlement. A reply that fails after the provider answered (a stored response that
+    // Settlement. A reply that fails after the provider responded (a stored response that
     // cannot be written) still pays for the usage the provider reported.
     let upstream_latency = settlement.upstream_latency;
     let body = reply.whole(&completion).await;

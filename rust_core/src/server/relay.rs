@@ -33,7 +33,7 @@ use std::sync::Arc;
 const CHANNEL_DEPTH: usize = 16;
 const DONE: &[u8] = b"data: [DONE]\n\n";
 
-/// What the client receives of a relayed stream.
+/// The client side of a relayed stream: the framing of its chunks, its end and its failure.
 pub trait StreamOutput: Send + 'static {
     /// Bytes to send as soon as the stream starts, before the first upstream event.
     fn start(&mut self) -> Option<Bytes> {
@@ -48,7 +48,7 @@ pub trait StreamOutput: Send + 'static {
     /// into a failure, reported through [`StreamOutput::failed`].
     fn done(&mut self) -> impl Future<Output = Result<Bytes, GatewayError>> + Send;
 
-    /// Return the event that tells the client the stream failed after it started.
+    /// Return the event that reports a failure after the stream started.
     fn failed(&mut self, err: &GatewayError, request_id: &str) -> Bytes;
 }
 

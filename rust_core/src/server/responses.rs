@@ -5,7 +5,7 @@
 //! conversation named by `previous_response_id` and turns it all into one chat
 //! request, which then takes the chat path through [`chat::complete`]:
 //! routing, admission, the provider adapter, the relay and settlement. A
-//! [`Turn`] shapes the answer into the Response object or its event stream and
+//! [`Turn`] shapes the model output into the Response object or its event stream and
 //! stores the response before the client receives its final event.
 
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use crate::error::GatewayError;
 use crate::ids;
 use crate::responses::object::{output_items, Ending, Header};
 use crate::responses::store::{self, Conversation, Record};
-use crate::responses::{self as api, items, Answer, EventWriter};
+use crate::responses::{self as api, items, EventWriter, ModelOutput};
 use crate::translate::{ChatRequest, Completion};
 
 const SECONDS_PER_DAY: u64 = 24 * 60 * 60;
@@ -148,12 +148,12 @@ struct Turn {
 
 impl Turn {
     /// Store the finished response when the request asked for it.
-    async fn save(&self, answer: &Answer, response: &Value) -> Result<(), GatewayError> {
+    async fn save(&self, model_output: &ModelOutput, response: &Value) -> Result<(), GatewayError> {
         if !self.store {
             return Ok(());
         }
         let mut messages = self.input_messages.clone();
-        messages.extend(answer.history_message());
+        messages.extend(model_output.history_message());
         let record = Record {
             id: self.header.id.clone(),
             end_user_id: self.end_user_id.clone(),
@@ -190,11 +190,13 @@ impl Reply for Turn {
     }
 
     async fn whole(self, completion: &Completion) -> Result<Bytes, GatewayError> {
-        let answer = Answer::from_completion(&completion.body, completion.usage)?;
-        let output = output_items(&answer, &mut ids::new_id);
-        let ending = Ending::of(&answer, unix_seconds());
-        let response = self.header.render(&ending, output, answer.usage.as_ref());
-        self.save(&answer, &response).await?;
+        let model_output = ModelOutput::from_completion(&completion.body, completion.usage)?;
+        let output = output_items(&model_output, &mut ids::new_id);
+        let ending = Ending::of(&model_output, unix_seconds());
+        let response = self
+            .header
+            .render(&ending, output, model_output.usage.as_ref());
+        self.save(&model_output, &response).await?;
         Ok(encode(&response))
     }
 }
@@ -220,7 +222,9 @@ impl StreamOutput for TurnStream {
     async fn done(&mut self) -> Result<Bytes, GatewayError> {
         let (closing, response) = self.writer.finish(unix_seconds());
         // Stored before the final event goes out, so a client may chain from it at once.
-        self.turn.save(self.writer.answer(), &response).await?;
+        self.turn
+            .save(self.writer.model_output(), &response)
+            .await?;
         let mut out = BytesMut::from(&closing[..]);
         out.extend_from_slice(&self.writer.terminal(&response));
         Ok(out.freeze())

@@ -1,7 +1,7 @@
-//! The model's answer to one turn, read from a `chat.completion` body or
+//! What the model produced in one turn, read from a `chat.completion` body or
 //! gathered from the chunks of a stream.
 //!
-//! Both paths fill the same [`Answer`], from which the Response object's
+//! Both paths fill the same [`ModelOutput`], from which the Response object's
 //! status and the assistant message replayed by later turns are derived.
 
 use serde_json::{json, Map, Value};
@@ -9,10 +9,10 @@ use serde_json::{json, Map, Value};
 use crate::error::GatewayError;
 use crate::translate::Usage;
 
-/// One function call of the answer.
+/// One function call the model made.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FunctionCall {
-    /// The provider's tool-call id, which the client answers as `call_id`.
+    /// The provider's tool-call id, which the client sends back as `call_id` with the result.
     pub call_id: String,
     pub name: String,
     pub arguments: String,
@@ -22,7 +22,7 @@ pub struct FunctionCall {
 
 /// Everything the model produced in one turn.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Answer {
+pub struct ModelOutput {
     pub reasoning: String,
     pub text: String,
     pub refusal: String,
@@ -33,7 +33,7 @@ pub struct Answer {
     pub usage: Option<Usage>,
 }
 
-/// A `usage` object in chat-completions terms, read leniently: missing counts are 0.
+/// Read a chat-completions `usage` object leniently: missing counts are 0.
 pub fn chat_usage(usage: &Value) -> Usage {
     let count = |pointer: &str| usage.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
     Usage {
@@ -65,23 +65,23 @@ fn text_of(value: Option<&Value>) -> String {
     value.and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-impl Answer {
+impl ModelOutput {
     /// Read the first choice of a `chat.completion` body.
     pub fn from_completion(body: &[u8], usage: Usage) -> Result<Self, GatewayError> {
         let completion: Value = serde_json::from_slice(body).map_err(|err| {
             GatewayError::new(
                 "upstream_error",
-                format!("the provider's answer is not a chat completion: {err}"),
+                format!("the provider's response is not a chat completion: {err}"),
             )
         })?;
         let Some(choice) = completion.pointer("/choices/0") else {
             return Err(GatewayError::new(
                 "upstream_error",
-                "the provider's answer has no choices",
+                "the provider's response has no choices",
             ));
         };
         let message = choice.get("message").cloned().unwrap_or_else(|| json!({}));
-        let mut answer = Answer {
+        let mut model_output = ModelOutput {
             reasoning: text_of(message.get("reasoning_content")),
             text: text_of(message.get("content")),
             refusal: text_of(message.get("refusal")),
@@ -90,10 +90,10 @@ impl Answer {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             usage: Some(usage),
-            ..Answer::default()
+            ..ModelOutput::default()
         };
         if let Some(blocks) = message.get("thinking_blocks").and_then(Value::as_array) {
-            answer.thinking_blocks = blocks.clone();
+            model_output.thinking_blocks = blocks.clone();
         }
         for call in message
             .get("tool_calls")
@@ -101,17 +101,17 @@ impl Answer {
             .into_iter()
             .flatten()
         {
-            answer.function_calls.push(FunctionCall {
+            model_output.function_calls.push(FunctionCall {
                 call_id: text_of(call.get("id")),
                 name: text_of(call.pointer("/function/name")),
                 arguments: text_of(call.pointer("/function/arguments")),
                 extra_content: call.get("extra_content").filter(|v| !v.is_null()).cloned(),
             });
         }
-        Ok(answer)
+        Ok(model_output)
     }
 
-    /// The Response status and `incomplete_details` for the provider's finish reason.
+    /// Map the provider's finish reason to the Response `status` and `incomplete_details`.
     pub fn status(&self) -> (&'static str, Value) {
         match self.finish_reason.as_deref() {
             Some("length") => ("incomplete", json!({"reason": "max_output_tokens"})),
@@ -120,14 +120,15 @@ impl Answer {
         }
     }
 
-    /// Whether the answer has a message item: when it has text or a refusal, or nothing at all.
+    /// Tell whether the output has a message item: when it has text or a refusal, or nothing
+    /// at all.
     pub fn has_message(&self) -> bool {
         !self.text.is_empty()
             || !self.refusal.is_empty()
             || (self.function_calls.is_empty() && self.reasoning.is_empty())
     }
 
-    /// The assistant message that replays this answer in a later turn's chat request, or `None`
+    /// Build the assistant message that replays this output in a later turn's chat request, or `None`
     /// when the model produced nothing a provider would accept back.
     pub fn history_message(&self) -> Option<Value> {
         let text = if self.text.is_empty() {
@@ -189,12 +190,12 @@ mod tests {
                     "extra_content": {"google": {"thought_signature": "sig"}}}]}),
             "tool_calls",
         );
-        let answer = Answer::from_completion(&body, Usage::default()).unwrap();
-        assert_eq!(answer.text, "Checking.");
-        assert_eq!(answer.reasoning, "Hmm");
-        assert_eq!(answer.finish_reason.as_deref(), Some("tool_calls"));
+        let model_output = ModelOutput::from_completion(&body, Usage::default()).unwrap();
+        assert_eq!(model_output.text, "Checking.");
+        assert_eq!(model_output.reasoning, "Hmm");
+        assert_eq!(model_output.finish_reason.as_deref(), Some("tool_calls"));
         assert_eq!(
-            answer.function_calls,
+            model_output.function_calls,
             vec![FunctionCall {
                 call_id: "call_1".into(),
                 name: "f".into(),
@@ -202,29 +203,29 @@ mod tests {
                 extra_content: Some(json!({"google": {"thought_signature": "sig"}})),
             }]
         );
-        assert_eq!(answer.status(), ("completed", Value::Null));
+        assert_eq!(model_output.status(), ("completed", Value::Null));
     }
 
     #[test]
     fn finish_reasons_map_to_status() {
-        let answer = |finish: &str| Answer {
+        let model_output = |finish: &str| ModelOutput {
             finish_reason: Some(finish.into()),
-            ..Answer::default()
+            ..ModelOutput::default()
         };
         assert_eq!(
-            answer("length").status(),
+            model_output("length").status(),
             ("incomplete", json!({"reason": "max_output_tokens"}))
         );
         assert_eq!(
-            answer("content_filter").status(),
+            model_output("content_filter").status(),
             ("incomplete", json!({"reason": "content_filter"}))
         );
-        assert_eq!(answer("stop").status().0, "completed");
+        assert_eq!(model_output("stop").status().0, "completed");
     }
 
     #[test]
     fn history_message_keeps_calls_and_thinking() {
-        let answer = Answer {
+        let model_output = ModelOutput {
             function_calls: vec![FunctionCall {
                 call_id: "c".into(),
                 name: "f".into(),
@@ -233,16 +234,16 @@ mod tests {
             }],
             thinking_blocks: vec![json!({"type": "thinking", "thinking": "t", "signature": "s"})],
             reasoning: "t".into(),
-            ..Answer::default()
+            ..ModelOutput::default()
         };
         assert_eq!(
-            answer.history_message().unwrap(),
+            model_output.history_message().unwrap(),
             json!({"role": "assistant", "content": null,
                 "tool_calls": [{"id": "c", "type": "function",
                     "function": {"name": "f", "arguments": "{}"}}],
                 "thinking_blocks": [{"type": "thinking", "thinking": "t", "signature": "s"}]})
         );
-        assert_eq!(Answer::default().history_message(), None);
+        assert_eq!(ModelOutput::default().history_message(), None);
     }
 
     #[test]
