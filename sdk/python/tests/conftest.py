@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from assistiv import Assistiv, AsyncAssistiv
+
 from tests.conftest import gateway, gateway_factory, redis_server, secrets
 from tests.harness import Gateway
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import Flavour
 
 from assistiv import (
     ApiKey,
@@ -17,6 +16,8 @@ from assistiv import (
     EndUserIdentity,
     PlatformIdentity,
 )
+
+from conftest import Flavour
 from tests.fixtures.inference import Caller
 from tests.fixtures.tenancy import PlatformFactory, Tenant
 
