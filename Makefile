@@ -25,8 +25,9 @@ $(BIN)/python:
 		|| { echo "Python 3.11 or newer is required (set PYTHON=python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(DEPS_STAMP): $(BIN)/python requirements-dev.txt pyproject.toml
+$(DEPS_STAMP): $(BIN)/python requirements-dev.txt pyproject.toml sdk/python/pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -e sdk/python
 	touch $@
 
 $(BUILD_STAMP): $(DEPS_STAMP) $(RUST_SOURCES)
@@ -40,17 +41,23 @@ lint: $(DEPS_STAMP)
 	cargo clippy --workspace --lib --features python --profile $(PROFILE) -- -D warnings
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/ruff check sdk/python
+	$(BIN)/ruff format --check sdk/python
+	$(BIN)/mypy --config-file sdk/python/pyproject.toml sdk/python/src
 
 format: $(DEPS_STAMP)
 	cargo fmt --all
-	$(BIN)/ruff format .
-	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format . sdk/python
+	$(BIN)/ruff check --fix . sdk/python
 
 rust-test:
 	cargo test --workspace --profile $(PROFILE)
 
+# The SDK's tests run as a session of their own: they import the gateway's
+# session fixtures, which would otherwise be defined twice in one session.
 py-test: build
 	$(BIN)/pytest
+	$(BIN)/pytest sdk/python/tests
 
 clean:
 	rm -rf $(VENV) target .pytest_cache
