@@ -19,11 +19,17 @@ import pytest
 from assistiv import (
     ApiKey,
     Assistiv,
+    Budget,
+    BudgetChange,
     CreatedApiKey,
     CreatedEndUser,
     EndUser,
+    EndUserRateLimits,
     Identity,
     Page,
+    RateLimits,
+    Transaction,
+    Wallet,
 )
 
 from tests.harness import Gateway
@@ -37,6 +43,18 @@ RESPONSES: dict[str, Any] = {
     "getEndUser": EndUser,
     "updateEndUser": EndUser,
     "getMe": Identity,
+    "createBudget": Budget,
+    "getBudget": Budget,
+    "updateBudget": Budget,
+    "topUpBudget": BudgetChange,
+    "debitBudget": BudgetChange,
+    "listBudgetTransactions": Page[Transaction],
+    "getWallet": Wallet,
+    "listWalletTransactions": Page[Transaction],
+    "getRateLimits": RateLimits,
+    "setRateLimits": RateLimits,
+    "getEndUserRateLimits": EndUserRateLimits,
+    "setEndUserRateLimits": EndUserRateLimits,
 }
 
 # operationId: the SDK method that sends its body, and the parameters that are not body fields.
@@ -44,12 +62,20 @@ BODIES: dict[str, tuple[Callable[[Any], Any], set[str]]] = {
     "createApiKey": (lambda client: client.api_keys.create, set()),
     "createEndUser": (lambda client: client.end_users.create, set()),
     "updateEndUser": (lambda client: client.end_users.update, {"end_user_id"}),
+    "createBudget": (lambda client: client.budgets.create, {"end_user_id", "idempotency_key"}),
+    "updateBudget": (lambda client: client.budgets.update, {"end_user_id"}),
+    "topUpBudget": (lambda client: client.budgets.topup, {"end_user_id", "idempotency_key"}),
+    "debitBudget": (lambda client: client.budgets.debit, {"end_user_id", "idempotency_key"}),
+    "setRateLimits": (lambda client: client.rate_limits.set_defaults, set()),
+    "setEndUserRateLimits": (lambda client: client.rate_limits.set, {"end_user_id"}),
 }
 
 # operationId: the SDK method whose keyword arguments are the query parameters, besides `cursor`.
 QUERIES: dict[str, Callable[[Any], Any]] = {
     "listApiKeys": lambda client: client.api_keys.list,
     "listEndUsers": lambda client: client.end_users.list,
+    "listBudgetTransactions": lambda client: client.budgets.transactions,
+    "listWalletTransactions": lambda client: client.wallet.transactions,
 }
 
 # Operations the SDK does not call, with no body to decode where the status is 204.
@@ -60,7 +86,7 @@ NOT_IN_SDK = {
     "createEndUserApiKey",
     "revokeEndUserApiKey",
 }
-NO_CONTENT = {"revokeApiKey", "deleteEndUser"}
+NO_CONTENT = {"revokeApiKey", "deleteEndUser", "deleteEndUserRateLimits"}
 
 
 @pytest.fixture(scope="module")
@@ -179,4 +205,5 @@ def test_query_parameters_match(operations: dict[str, dict[str, Any]], operation
         for parameter in operations[operation_id]["parameters"]
         if parameter["in"] == "query"
     }
-    assert set(inspect.signature(method).parameters) | {"cursor"} == documented
+    parameters = set(inspect.signature(method).parameters) - {"end_user_id"}
+    assert parameters | {"cursor"} == documented
