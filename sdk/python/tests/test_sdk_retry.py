@@ -1,4 +1,4 @@
-"""Retries, backoff and idempotency keys, against a local HTTP server that answers from a script.
+"""Retries, backoff and idempotency keys, against a local HTTP server that responds from a script.
 
 The server records every request it receives, so each test checks how many
 copies of a call were sent and with which headers. Waits between attempts are
@@ -86,7 +86,7 @@ DISCONNECT = "disconnect"
 
 @dataclass
 class Reply:
-    """One scripted answer; `status` DISCONNECT closes the connection without a response."""
+    """One scripted response; `status` DISCONNECT closes the connection without a response."""
 
     status: int | str
     body: Any = None
@@ -107,7 +107,7 @@ class Received:
 
 
 class ScriptedServer:
-    """An HTTP/1.1 server on 127.0.0.1 that answers each request with the next reply."""
+    """An HTTP/1.1 server on 127.0.0.1 that responds to each request with the next reply."""
 
     def __init__(self) -> None:
         self.replies: list[Reply] = []

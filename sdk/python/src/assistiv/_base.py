@@ -1,4 +1,4 @@
-"""What the sync and async clients share: settings, request building and decoding."""
+"""Settings, request building and decoding, shared by the sync and async clients."""
 
 from __future__ import annotations
 
@@ -65,17 +65,17 @@ def money_call(path: str, response_type: Any, body: Any, idempotency_key: str | 
 
 
 def without_unset(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields whose value is not `msgspec.UNSET`, for bodies of partial updates."""
+    """Drop the fields whose value is `msgspec.UNSET`, for bodies of partial updates."""
     return {name: value for name, value in fields.items() if value is not msgspec.UNSET}
 
 
 def query(**params: Any) -> dict[str, Any]:
-    """Query parameters without those that are None."""
+    """Drop the query parameters that are None."""
     return {name: value for name, value in params.items() if value is not None}
 
 
 def normalize_base_url(base_url: str | None) -> str:
-    """The gateway's root URL: an explicit value, else `ASSISTIV_BASE_URL`, else the default.
+    """Return the gateway's root URL: the value given, else `ASSISTIV_BASE_URL`, else the default.
 
     A trailing `/v1`, as OpenAI clients are configured, is dropped because every
     path this client sends starts with `/v1`.
@@ -164,7 +164,7 @@ class ClientCore:
 
 
 def error_code(response: httpx.Response) -> str | None:
-    """The `code` of an error response whose body has been read."""
+    """Return the `code` of an error response whose body has been read."""
     envelope = envelope_of(response.content)
     return envelope.code if envelope else None
 

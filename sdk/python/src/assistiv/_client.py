@@ -159,7 +159,7 @@ class Assistiv(ClientCore):
             attempt += 1
 
     def _platform(self) -> str:
-        """The platform of management calls: `platform_id`, else the key's only platform."""
+        """Return the platform of management calls: `platform_id`, else the key's only one."""
         if self._resolved_platform_id is None:
             try:
                 identity = self._request(ME_CALL)
@@ -244,7 +244,7 @@ class AsyncAssistiv(ClientCore):
             attempt += 1
 
     async def _platform(self) -> str:
-        """The platform of management calls: `platform_id`, else the key's only platform."""
+        """Return the platform of management calls: `platform_id`, else the key's only one."""
         if self._resolved_platform_id is None:
             try:
                 identity = await self._request(ME_CALL)

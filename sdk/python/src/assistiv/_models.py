@@ -347,7 +347,7 @@ class ResponseUsage(Model):
 
 
 class Response(Model):
-    """A model response. `output` holds the items as the gateway sent them."""
+    """A model response. `output` contains the items as the gateway sent them."""
 
     id: str
     object: str

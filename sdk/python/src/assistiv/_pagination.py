@@ -27,7 +27,7 @@ class Paginator(Generic[Item]):
             yield from page.data
 
     def pages(self) -> Iterator[Page[Item]]:
-        """The pages themselves, for callers that handle one page at a time."""
+        """Yield the pages themselves, for callers that handle one page at a time."""
         cursor: str | None = None
         while True:
             page = self._fetch(cursor)
@@ -37,7 +37,7 @@ class Paginator(Generic[Item]):
             cursor = page.next_cursor
 
     def first_page(self) -> Page[Item]:
-        """The first page only."""
+        """Fetch the first page only."""
         return self._fetch(None)
 
 
@@ -53,7 +53,7 @@ class AsyncPaginator(Generic[Item]):
                 yield item
 
     async def pages(self) -> AsyncIterator[Page[Item]]:
-        """The pages themselves, for callers that handle one page at a time."""
+        """Yield the pages themselves, for callers that handle one page at a time."""
         cursor: str | None = None
         while True:
             page = await self._fetch(cursor)
@@ -63,5 +63,5 @@ class AsyncPaginator(Generic[Item]):
             cursor = page.next_cursor
 
     async def first_page(self) -> Page[Item]:
-        """The first page only."""
+        """Fetch the first page only."""
         return await self._fetch(None)

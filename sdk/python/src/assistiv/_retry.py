@@ -1,6 +1,6 @@
 """Which failed requests the client sends again, and how long it waits first.
 
-Every request is sent with a `Safety` that says what a second copy would do:
+Every request is sent with a `Safety` that states what a second copy would do:
 
 - `IDEMPOTENT`: a second copy changes nothing more than the first. These are
   GET, PUT, PATCH and DELETE (the management API's PATCH sets fields to the
@@ -46,7 +46,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Safety(enum.Enum):
-    """What sending a request a second time would do; see the module docstring."""
+    """The effect of sending a request a second time; see the module docstring."""
 
     IDEMPOTENT = "idempotent"
     INFERENCE = "inference"
@@ -54,14 +54,14 @@ class Safety(enum.Enum):
 
 
 def backoff(attempt: int) -> float:
-    """The wait in seconds before retry number `attempt` (0-based), with jitter."""
+    """Return the wait in seconds before retry number `attempt` (0-based), with jitter."""
     base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0**attempt)
     jitter: float = 0.5 + random.random() / 2  # noqa: S311 - jitter, not a secret
     return base * jitter
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
-    """The wait in seconds that `retry-after-ms` or `Retry-After` asks for, if any.
+    """Return the wait in seconds that `retry-after-ms` or `Retry-After` requests, if any.
 
     `Retry-After` may be delta-seconds or an HTTP date.
     """
@@ -102,21 +102,21 @@ def status_delay(
     attempt: int,
     max_retries: int,
 ) -> float | None:
-    """The wait before retrying after an error `response`, or None to raise its error."""
+    """Return the wait before retrying after an error `response`, or None to raise its error."""
     if attempt >= max_retries or not _retryable_status(safety, response.status_code, code):
         return None
-    asked = retry_after(response.headers)
-    if asked is None:
+    requested = retry_after(response.headers)
+    if requested is None:
         return backoff(attempt)
-    if asked > MAX_RETRY_AFTER:
+    if requested > MAX_RETRY_AFTER:
         return None
-    return asked
+    return requested
 
 
 def transport_delay(
     safety: Safety, error: httpx.TransportError, attempt: int, max_retries: int
 ) -> float | None:
-    """The wait before retrying after a transport error, or None to raise it."""
+    """Return the wait before retrying after a transport error, or None to raise it."""
     if attempt >= max_retries:
         return None
     if safety is Safety.IDEMPOTENT or isinstance(error, _NOT_SENT):

@@ -2,7 +2,7 @@
 
 A delivery carries three headers: `webhook-id`, `webhook-timestamp` (Unix
 seconds) and `webhook-signature`, a space-separated list of `v1,<base64>`
-entries; during a secret rotation it holds one entry per secret. Each entry is
+entries; during a secret rotation it contains one entry per secret. Each entry is
 the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed with
 the secret's decoded bytes. Svix's `svix-id`, `svix-timestamp` and
 `svix-signature` headers are accepted in their place.
@@ -25,7 +25,7 @@ _VERSION = "v1"
 
 
 def _secret_bytes(secret: str | bytes) -> bytes:
-    """The HMAC key: a `whsec_` secret base64-decoded, or raw bytes as given."""
+    """Return the HMAC key: a `whsec_` secret base64-decoded, or raw bytes as given."""
     if isinstance(secret, bytes):
         key = secret
     else:
@@ -47,7 +47,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _signatures(header: str) -> Iterable[bytes]:
-    """The decoded signatures of the `v1` entries; other versions and bad entries are skipped."""
+    """Yield the decoded signatures of the `v1` entries, skipping other versions and bad ones."""
     for entry in header.split():
         version, _, encoded = entry.partition(",")
         if version != _VERSION or not encoded:

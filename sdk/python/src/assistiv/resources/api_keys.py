@@ -39,7 +39,7 @@ class ApiKeys:
         return self._client._request(_create(self._client._platform(), name))
 
     def list(self, *, limit: int | None = None) -> Paginator[ApiKey]:
-        """Every key of the platform, oldest first, fetched `limit` (1 to 100) per page."""
+        """List the platform's keys, oldest first, fetching `limit` (1 to 100) per page."""
 
         def fetch(cursor: str | None) -> Page[ApiKey]:
             return self._client._request(_list(self._client._platform(), limit, cursor))
@@ -60,7 +60,7 @@ class AsyncApiKeys:
         return await self._client._request(_create(await self._client._platform(), name))
 
     def list(self, *, limit: int | None = None) -> AsyncPaginator[ApiKey]:
-        """Every key of the platform, oldest first, fetched `limit` (1 to 100) per page."""
+        """List the platform's keys, oldest first, fetching `limit` (1 to 100) per page."""
 
         async def fetch(cursor: str | None) -> Page[ApiKey]:
             platform_id = await self._client._platform()

@@ -146,7 +146,7 @@ class Budgets:
         return self._client._request(call)
 
     def transactions(self, end_user_id: str, *, limit: int | None = None) -> Paginator[Transaction]:
-        """The budget's ledger, newest first, `limit` (1 to 100) per page."""
+        """List the budget's ledger, newest first, fetching `limit` (1 to 100) per page."""
 
         def fetch(cursor: str | None) -> Page[Transaction]:
             call = _transactions(self._client._platform(), end_user_id, limit, cursor)
@@ -230,7 +230,7 @@ class AsyncBudgets:
     def transactions(
         self, end_user_id: str, *, limit: int | None = None
     ) -> AsyncPaginator[Transaction]:
-        """The budget's ledger, newest first, `limit` (1 to 100) per page."""
+        """List the budget's ledger, newest first, fetching `limit` (1 to 100) per page."""
 
         async def fetch(cursor: str | None) -> Page[Transaction]:
             platform_id = await self._client._platform()

@@ -36,7 +36,7 @@ def _create(
     if metadata is not None:
         body["metadata"] = dict(metadata)
     path = platform_path(platform_id, "end-users")
-    # Each retry would mint one more key that nobody receives, so creates are not replayed.
+    # A retry would mint a key that no caller receives, so creates are not sent again.
     return Call("POST", path, CreatedEndUser, body=body, safety=Safety.UNSAFE)
 
 
@@ -84,7 +84,7 @@ class EndUsers:
         return self._client._request(_create(platform_id, external_id, display_name, metadata))
 
     def list(self, *, limit: int | None = None) -> Paginator[EndUser]:
-        """Every end user of the platform, oldest first, `limit` (1 to 100) per page."""
+        """List the platform's end users, oldest first, fetching `limit` (1 to 100) per page."""
 
         def fetch(cursor: str | None) -> Page[EndUser]:
             return self._client._request(_list(self._client._platform(), limit, cursor))
@@ -130,7 +130,7 @@ class AsyncEndUsers:
         return await self._client._request(call)
 
     def list(self, *, limit: int | None = None) -> AsyncPaginator[EndUser]:
-        """Every end user of the platform, oldest first, `limit` (1 to 100) per page."""
+        """List the platform's end users, oldest first, fetching `limit` (1 to 100) per page."""
 
         async def fetch(cursor: str | None) -> Page[EndUser]:
             platform_id = await self._client._platform()

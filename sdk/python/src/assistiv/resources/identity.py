@@ -19,8 +19,8 @@ class Me:
         self._client = client
 
     def get(self) -> Identity:
-        """The key's identity: `PlatformIdentity` for a platform key, `EndUserIdentity`
-        for an end-user key."""
+        """Return the key's identity: `PlatformIdentity` for a platform key,
+        `EndUserIdentity` for an end-user key."""
         return self._client._request(ME_CALL)
 
 
@@ -29,8 +29,8 @@ class AsyncMe:
         self._client = client
 
     async def get(self) -> Identity:
-        """The key's identity: `PlatformIdentity` for a platform key, `EndUserIdentity`
-        for an end-user key."""
+        """Return the key's identity: `PlatformIdentity` for a platform key,
+        `EndUserIdentity` for an end-user key."""
         return await self._client._request(ME_CALL)
 
 
@@ -39,7 +39,7 @@ class Models:
         self._client = client
 
     def list(self) -> ModelList:
-        """The models the platform can call now; pass an `id` as `model` to inference."""
+        """List the models the platform can call now; pass an `id` as `model`."""
         return self._client._request(_MODELS)
 
 
@@ -48,5 +48,5 @@ class AsyncModels:
         self._client = client
 
     async def list(self) -> ModelList:
-        """The models the platform can call now; pass an `id` as `model` to inference."""
+        """List the models the platform can call now; pass an `id` as `model`."""
         return await self._client._request(_MODELS)

@@ -66,7 +66,7 @@ class Logs:
         end: datetime | str | None = None,
         limit: int | None = None,
     ) -> Paginator[LogEntry]:
-        """Entries from `start` to `end`, newest first, fetched `limit` (1 to 100) per page.
+        """List entries from `start` to `end`, newest first, fetching `limit` (1 to 100) per page.
 
         `status` takes a code (`402`), a class (`4xx`), `error`, or a comma-separated
         list of them.
@@ -79,7 +79,7 @@ class Logs:
         return Paginator(fetch)
 
     def get(self, request_id: str) -> LogEntry:
-        """The entry of the call whose `X-Request-Id` was `request_id`."""
+        """Return the entry of the call whose `X-Request-Id` was `request_id`."""
         return self._client._request(_get(self._client._platform(), request_id))
 
 
@@ -97,7 +97,7 @@ class AsyncLogs:
         end: datetime | str | None = None,
         limit: int | None = None,
     ) -> AsyncPaginator[LogEntry]:
-        """Entries from `start` to `end`, newest first, fetched `limit` (1 to 100) per page.
+        """List entries from `start` to `end`, newest first, fetching `limit` (1 to 100) per page.
 
         `status` takes a code (`402`), a class (`4xx`), `error`, or a comma-separated
         list of them.
@@ -111,5 +111,5 @@ class AsyncLogs:
         return AsyncPaginator(fetch)
 
     async def get(self, request_id: str) -> LogEntry:
-        """The entry of the call whose `X-Request-Id` was `request_id`."""
+        """Return the entry of the call whose `X-Request-Id` was `request_id`."""
         return await self._client._request(_get(await self._client._platform(), request_id))

@@ -47,7 +47,7 @@ class RateLimitsResource:
         self._client = client
 
     def get_defaults(self) -> RateLimits:
-        """The limits of every end user without an override."""
+        """Return the limits of every end user without an override."""
         return self._client._request(_get_defaults(self._client._platform()))
 
     def set_defaults(
@@ -66,7 +66,7 @@ class RateLimitsResource:
         return self._client._request(_set_defaults(self._client._platform(), limits))
 
     def get(self, end_user_id: str) -> EndUserRateLimits:
-        """The end user's limits in force: its override where set, else the defaults."""
+        """Return the end user's limits in force: its override where set, else the defaults."""
         return self._client._request(_get(self._client._platform(), end_user_id))
 
     def set(
@@ -96,7 +96,7 @@ class AsyncRateLimitsResource:
         self._client = client
 
     async def get_defaults(self) -> RateLimits:
-        """The limits of every end user without an override."""
+        """Return the limits of every end user without an override."""
         return await self._client._request(_get_defaults(await self._client._platform()))
 
     async def set_defaults(
@@ -115,7 +115,7 @@ class AsyncRateLimitsResource:
         return await self._client._request(_set_defaults(await self._client._platform(), limits))
 
     async def get(self, end_user_id: str) -> EndUserRateLimits:
-        """The end user's limits in force: its override where set, else the defaults."""
+        """Return the end user's limits in force: its override where set, else the defaults."""
         return await self._client._request(_get(await self._client._platform(), end_user_id))
 
     async def set(

@@ -33,11 +33,11 @@ class WalletResource:
         self._client = client
 
     def get(self) -> Wallet:
-        """The balance, what calls in flight reserve, and what new calls can use."""
+        """Return the balance, what calls in flight reserve, and what new calls can use."""
         return self._client._request(_get(self._client._platform()))
 
     def transactions(self, *, limit: int | None = None) -> Paginator[Transaction]:
-        """The wallet's ledger, newest first, `limit` (1 to 100) per page."""
+        """List the wallet's ledger, newest first, fetching `limit` (1 to 100) per page."""
 
         def fetch(cursor: str | None) -> Page[Transaction]:
             return self._client._request(_transactions(self._client._platform(), limit, cursor))
@@ -50,11 +50,11 @@ class AsyncWalletResource:
         self._client = client
 
     async def get(self) -> Wallet:
-        """The balance, what calls in flight reserve, and what new calls can use."""
+        """Return the balance, what calls in flight reserve, and what new calls can use."""
         return await self._client._request(_get(await self._client._platform()))
 
     def transactions(self, *, limit: int | None = None) -> AsyncPaginator[Transaction]:
-        """The wallet's ledger, newest first, `limit` (1 to 100) per page."""
+        """List the wallet's ledger, newest first, fetching `limit` (1 to 100) per page."""
 
         async def fetch(cursor: str | None) -> Page[Transaction]:
             platform_id = await self._client._platform()
