@@ -22,6 +22,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.inference",
     "tests.fixtures.money",
     "tests.fixtures.responses",
+    "tests.fixtures.logs",
 ]
 
 

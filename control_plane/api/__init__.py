@@ -12,6 +12,7 @@ from control_plane.api import (
     budgets,
     end_users,
     health,
+    logs,
     me,
     openapi,
     platforms,
@@ -23,6 +24,7 @@ from control_plane.api import (
 ROUTES: list[Any] = [health.healthz]
 ROUTES += [platforms.router, api_keys.router, end_users.router, *me.ROUTES, *openapi.ROUTES]
 ROUTES += [budgets.router, wallet.router, rate_limits.router]
+ROUTES += [logs.router]
 
 # Per-worker background services, entered in order when a worker starts.
 LIFESPANS: list[Callable[[Litestar], AbstractAsyncContextManager[None]]] = [auth.lifespan]

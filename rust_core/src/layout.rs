@@ -202,6 +202,30 @@ pub fn idempotency(platform_id: &str, key_digest: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:idempotency:{key_digest}")
 }
 
+/// Request log of a platform (stream), one entry per call; the stream id is the
+/// time the entry was written and the list cursor. Fields, absent values empty:
+/// `request_id`, `end_user_id`, `key_id`, `endpoint`, `model`, `provider`,
+/// `stream` (0 or 1), `status_code`, `error_code`, `input_tokens`,
+/// `cached_input_tokens`, `output_tokens`, `reasoning_tokens`, `usage_estimated`
+/// (0 or 1), `cost_nano`, `charged_nano`, `latency_ms`, `time_to_first_token_ms`,
+/// `upstream_latency_ms`, `app`, `tool`. Trimmed to the retention window on write,
+/// and expires when nothing was written for that long.
+pub fn log_stream(platform_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:logs")
+}
+
+/// Log index of one end user (stream): for each of the end user's log entries,
+/// an entry with the same id and one field, `request_id`. Trimmed and expired as
+/// [`log_stream`]; kept when the end user is deleted, until it expires.
+pub fn end_user_log_index(platform_id: &str, end_user_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:logs")
+}
+
+/// The stream id of a request's log entry (string), kept for the retention window.
+pub fn log_request(platform_id: &str, request_id: &str) -> String {
+    format!("{NAMESPACE}:{{{platform_id}}}:log:{request_id}")
+}
+
 /// Test clock of a platform (string, Unix ms), read by the money scripts instead
 /// of the server time only when the `test_clock` setting is on.
 pub fn test_clock(platform_id: &str) -> String {
@@ -239,6 +263,9 @@ pub fn by_name(name: &str, parts: &[&str]) -> Option<String> {
         ("rate_buckets", [pid, eu]) => rate_buckets(pid, eu),
         ("outbox", [pid]) => outbox(pid),
         ("idempotency", [pid, digest]) => idempotency(pid, digest),
+        ("log_stream", [pid]) => log_stream(pid),
+        ("end_user_log_index", [pid, eu]) => end_user_log_index(pid, eu),
+        ("log_request", [pid, rid]) => log_request(pid, rid),
         ("test_clock", [pid]) => test_clock(pid),
         ("response", [pid, id]) => response(pid, id),
         ("invalidation_channel", []) => INVALIDATION_CHANNEL.to_owned(),

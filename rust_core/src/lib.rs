@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keyhash;
 pub mod layout;
 pub mod logging;
+pub mod logs;
 pub mod money;
 pub mod responses;
 pub mod server;

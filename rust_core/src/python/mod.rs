@@ -18,6 +18,7 @@ use crate::config::{Config, LogFormat};
 use crate::crypto::{self, MasterKey};
 use crate::{error, ids, keyhash, layout, logging, server};
 
+mod logs;
 mod money;
 mod simulator;
 
@@ -225,5 +226,6 @@ fn _rust_core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error_envelope, m)?)?;
     money::register(m)?;
     simulator::register(m)?;
+    logs::register(m)?;
     Ok(())
 }

@@ -29,6 +29,7 @@ use super::relay::{self, ChatStream, StreamOutput};
 use super::AppState;
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
+use crate::logs::{self, Attempt};
 use crate::money;
 use crate::translate::{self, CallContext, ChatRequest, Completion};
 
@@ -80,35 +81,64 @@ pub async fn handle(
     request_id: &str,
     in_flight: InFlight,
 ) -> Result<Response<Body>, GatewayError> {
-    let started = Instant::now();
+    let mut attempt = Attempt::new(request_id, "/v1/chat/completions", Instant::now());
+    let result = serve(state.clone(), request, &mut attempt, in_flight).await;
+    logs::log_rejection(&state, &attempt, &result);
+    result
+}
 
+async fn serve(
+    state: Arc<AppState>,
+    request: Request<Incoming>,
+    attempt: &mut Attempt,
+    in_flight: InFlight,
+) -> Result<Response<Body>, GatewayError> {
     // Authenticate: end-user keys only.
-    let caller = auth::authenticate(&state, request.headers())
-        .await?
-        .end_user()?;
+    let caller = authenticate(&state, request.headers(), attempt).await?;
 
     // Parse and validate.
     let body = read_body(request, state.config.max_body_bytes).await?;
     let parsed = parse(body)?;
+    attempt.model = Some(parsed.model.clone());
+    attempt.stream = parsed.stream;
 
-    complete(
-        state, &caller, parsed, ChatReply, request_id, in_flight, started,
-    )
-    .await
+    complete(state, &caller, parsed, ChatReply, attempt, in_flight).await
+}
+
+/// Authenticate an end-user key, recording in `attempt` what the key reveals:
+/// the platform and key of any valid key, the end user of an end-user key.
+pub(super) async fn authenticate(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    attempt: &mut Attempt,
+) -> Result<EndUser, GatewayError> {
+    let key = auth::authenticate(state, headers).await?;
+    attempt.platform_id = Some(key.platform_id.clone());
+    attempt.key_id = Some(key.key_id.clone());
+    let caller = key.end_user()?;
+    attempt.end_user_id = Some(caller.end_user_id.clone());
+    Ok(caller)
 }
 
 /// Serve a parsed chat request from routing to settlement, responding through `reply`.
+///
+/// From admission on, the settlement writes the call's log entry and
+/// `attempt.settling` is set; until then the caller logs a rejection.
 pub(super) async fn complete<R: Reply>(
     state: Arc<AppState>,
     caller: &EndUser,
     parsed: Parsed,
     reply: R,
-    request_id: &str,
+    attempt: &mut Attempt,
     in_flight: InFlight,
-    started: Instant,
 ) -> Result<Response<Body>, GatewayError> {
+    let request_id = attempt.request_id.clone();
+    let request_id = request_id.as_str();
+
     // Route: model to provider, provider to this platform's config.
     let model = state.catalog.resolve(&parsed.model)?.clone();
+    attempt.model = Some(model.id.clone());
+    attempt.provider = Some(model.provider);
     let configs = auth::provider_configs(&state, &caller.platform_id).await?;
     let config = configs
         .get(&model.provider)
@@ -136,10 +166,11 @@ pub(super) async fn complete<R: Reply>(
     })?;
 
     // Admission.
-    let call = new_call(request_id, caller, &model, &parsed, started);
+    let call = new_call(attempt, caller, &model, &parsed);
     let admission = meter::admit(&state, &call).await?;
     let rate_limit_headers = admission.rate_limit_headers.clone();
     let mut settlement = Settlement::new(state.clone(), call, admission, in_flight);
+    attempt.settling = true;
 
     // Upstream call.
     let ctx = CallContext {
@@ -263,15 +294,10 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn new_call(
-    request_id: &str,
-    caller: &EndUser,
-    model: &Arc<ModelInfo>,
-    parsed: &Parsed,
-    started: Instant,
-) -> Call {
+fn new_call(attempt: &Attempt, caller: &EndUser, model: &Arc<ModelInfo>, parsed: &Parsed) -> Call {
     Call {
-        request_id: request_id.to_owned(),
+        request_id: attempt.request_id.clone(),
+        endpoint: attempt.endpoint,
         platform_id: caller.platform_id.clone(),
         end_user_id: caller.end_user_id.clone(),
         key_id: caller.key_id.clone(),
@@ -285,7 +311,7 @@ fn new_call(
         max_output_bound: parsed
             .max_output_tokens
             .unwrap_or(u64::from(model.max_output_tokens)),
-        started,
+        started: attempt.started,
     }
 }
 

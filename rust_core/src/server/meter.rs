@@ -23,6 +23,7 @@ use super::metrics::InFlight;
 use super::AppState;
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
+use crate::logs;
 use crate::money::{self, headers, AdmitRequest, Prices, SettleRequest};
 use crate::translate::{Provider, Usage};
 
@@ -42,6 +43,8 @@ pub const CLIENT_CLOSED_STATUS: u16 = 499;
 #[derive(Clone, Debug)]
 pub struct Call {
     pub request_id: String,
+    /// The request path, such as `/v1/chat/completions`.
+    pub endpoint: &'static str,
     pub platform_id: String,
     pub end_user_id: String,
     pub key_id: String,
@@ -97,7 +100,7 @@ pub struct Outcome {
     pub usage_estimated: bool,
     /// Time from sending the request upstream to the provider's response headers.
     pub upstream_latency: Option<Duration>,
-    /// Time from receiving the request to relaying the first chunk of a stream.
+    /// Time from receiving the request to relaying the first output token of a stream.
     pub time_to_first_token: Option<Duration>,
 }
 
@@ -252,6 +255,7 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
     }
     record_metrics(&state, &record);
     log_call(&record, &admission);
+    logs::write(&state, &logs::Entry::settled(&record)).await;
 }
 
 fn record_metrics(state: &AppState, record: &CallRecord) {
@@ -406,11 +410,12 @@ impl Settlement {
             return;
         };
         let in_flight = self.in_flight.take();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if tokio::runtime::Handle::try_current().is_err() {
             tracing::error!(request_id = %call.request_id, "no runtime to settle the call on");
             return;
-        };
-        runtime.spawn(async move {
+        }
+        let background = state.background.clone();
+        background.spawn(async move {
             settle(state, call, admission, outcome).await;
             drop(in_flight);
         });

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use http::{HeaderValue, Response, StatusCode};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use super::http::{self as h, Body};
@@ -30,6 +31,7 @@ pub struct Metrics {
     pub in_flight: IntGauge,
     pub upstream_cancelled: IntCounterVec,
     pub tokens: IntCounterVec,
+    pub log_entries_lost: IntCounter,
 }
 
 fn histogram(name: &str, help: &str, label: &str) -> prometheus::Result<HistogramVec> {
@@ -72,7 +74,7 @@ impl Metrics {
             )?,
             time_to_first_token: histogram(
                 "assistiv_time_to_first_token_seconds",
-                "Time from receiving a streamed chat completion to relaying its first chunk, by provider.",
+                "Time from receiving a streamed chat completion to relaying its first token, by provider.",
                 "provider",
             )?,
             in_flight: IntGauge::new(
@@ -92,6 +94,10 @@ impl Metrics {
                     "Tokens metered, by provider and kind (prompt, cached, completion).",
                 ),
                 &["provider", "kind"],
+            )?,
+            log_entries_lost: IntCounter::new(
+                "assistiv_log_entries_lost_total",
+                "Request-log entries given up after every retry failed.",
             )?,
             registry,
         };
@@ -122,6 +128,9 @@ impl Metrics {
         metrics
             .registry
             .register(Box::new(metrics.tokens.clone()))?;
+        metrics
+            .registry
+            .register(Box::new(metrics.log_entries_lost.clone()))?;
         Ok(metrics)
     }
 

@@ -27,10 +27,12 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::crypto::{Keyring, MasterKey};
+use crate::logs::LogWriter;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -70,6 +72,9 @@ pub struct AppState {
     pub tenancy: auth::TenancyCache,
     pub upstream: upstream::Upstream,
     pub metrics: metrics::Metrics,
+    pub logs: LogWriter,
+    /// Work that outlives its request (settlements, log writes); shutdown waits for it.
+    pub background: TaskTracker,
 }
 
 impl AppState {
@@ -191,6 +196,7 @@ pub fn start(config: Config, grace: Duration) -> Result<Running, StartError> {
     let control = ControlPlane::new(config.control_plane_socket.clone());
     let tenancy = auth::TenancyCache::new(Duration::from_millis(config.key_cache_ttl_ms));
     let upstream = runtime.block_on(async { upstream::Upstream::new(&config) });
+    let logs = LogWriter::new(config.log_retention_days, config.test_clock);
     let state = Arc::new(AppState {
         config,
         redis,
@@ -201,6 +207,8 @@ pub fn start(config: Config, grace: Duration) -> Result<Running, StartError> {
         tenancy,
         upstream,
         metrics,
+        logs,
+        background: TaskTracker::new(),
     });
     let invalidate: Arc<dyn cache::Invalidate> = Arc::new(TenancyInvalidator(state.clone()));
     runtime.block_on(async { cache::spawn_listener(pubsub_client, invalidate) });
@@ -251,13 +259,25 @@ async fn serve(
     }
     drop(listener);
     tracing::info!("data plane stopping");
-    if tokio::time::timeout(grace, graceful.shutdown())
+    let deadline = tokio::time::Instant::now() + grace;
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
             "in-flight requests cut at shutdown"
+        );
+    }
+    // Settlements and log writes of the last requests finish within the same grace.
+    state.background.close();
+    if tokio::time::timeout_at(deadline, state.background.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            pending = state.background.len(),
+            "settlements or log writes cut at shutdown"
         );
     }
 }

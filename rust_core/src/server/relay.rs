@@ -194,7 +194,8 @@ async fn run<O: StreamOutput>(
         }
         settlement.streamed_chars = translator.streamed_chars();
         if !out.is_empty() {
-            if settlement.time_to_first_token.is_none() {
+            // The first token, not the first chunk: providers send the role chunk at once.
+            if settlement.time_to_first_token.is_none() && settlement.streamed_chars > 0 {
                 settlement.time_to_first_token = Some(started.elapsed());
             }
             if tx.send(out.freeze()).await.is_err() {

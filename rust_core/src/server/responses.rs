@@ -24,6 +24,7 @@ use super::relay::StreamOutput;
 use super::AppState;
 use crate::error::GatewayError;
 use crate::ids;
+use crate::logs::{self, Attempt};
 use crate::responses::object::{output_items, Ending, Header};
 use crate::responses::store::{self, Conversation, Record};
 use crate::responses::{self as api, items, EventWriter, ModelOutput};
@@ -69,14 +70,26 @@ pub async fn create(
     request_id: &str,
     in_flight: InFlight,
 ) -> Result<Response<Body>, GatewayError> {
-    let started = Instant::now();
+    let mut attempt = Attempt::new(request_id, "/v1/responses", Instant::now());
+    let result = create_response(state.clone(), request, &mut attempt, in_flight).await;
+    logs::log_rejection(&state, &attempt, &result);
+    result
+}
 
+async fn create_response(
+    state: Arc<AppState>,
+    request: Request<Incoming>,
+    attempt: &mut Attempt,
+    in_flight: InFlight,
+) -> Result<Response<Body>, GatewayError> {
     // Authenticate: end-user keys only.
-    let caller = end_user(&state, request.headers()).await?;
+    let caller = chat::authenticate(&state, request.headers(), attempt).await?;
 
     // Parse and validate.
     let body = chat::read_body(request, state.config.max_body_bytes).await?;
     let request = api::parse(&body)?;
+    attempt.model = Some(request.model.clone());
+    attempt.stream = request.stream;
     let input = api::read_input(&request.input, &mut ids::new_id)?;
 
     // Rebuild the conversation. Replayed messages depend on the provider they go to.
@@ -126,7 +139,7 @@ pub async fn create(
         input_items: input.items,
         input_messages: input.messages,
     };
-    chat::complete(state, &caller, parsed, turn, request_id, in_flight, started)
+    chat::complete(state, &caller, parsed, turn, attempt, in_flight)
         .await
         .map_err(|err| call.client_error(err))
 }

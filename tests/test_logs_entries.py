@@ -1,0 +1,212 @@
+"""What the data plane logs for each inference call: served, streamed, rejected, failed."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.fixtures.inference import Caller, TenancyWriter, sdk_client
+from tests.fixtures.logs import Logs
+from tests.fixtures.simulator import directive
+from tests.harness import Gateway
+
+# gpt-4o-mini in the shipped catalog: nano-USD per million tokens.
+INPUT_NANOS = 150_000_000
+CACHED_INPUT_NANOS = 75_000_000
+OUTPUT_NANOS = 600_000_000
+
+
+def ask(prompt: str, **fields: object) -> list[dict[str, str]]:
+    content = f"{prompt}\n{directive(**fields)}" if fields else prompt
+    return [{"role": "user", "content": content}]
+
+
+def cost_usd(prompt: int, cached: int, completion: int) -> float:
+    scaled = (
+        (prompt - cached) * INPUT_NANOS + cached * CACHED_INPUT_NANOS + completion * OUTPUT_NANOS
+    )
+    return -(-scaled // 1_000_000) / 1_000_000_000
+
+
+def chat(gateway: Gateway, key: str, body: dict[str, object]) -> httpx.Response:
+    with gateway.client() as client:
+        return client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+        )
+
+
+def test_served_call_entry_matches_response(llm: openai.OpenAI, caller: Caller, logs: Logs) -> None:
+    raw = llm.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=ask(
+            "hi", text="Hello there", usage={"prompt": 1200, "cached": 200, "completion": 30}
+        ),
+    )
+    request_id = raw.headers["x-request-id"]
+    entry = logs.wait_for(caller, request_id)
+    assert entry["request_id"] == request_id
+    assert entry["platform_id"] == caller.platform_id
+    assert entry["end_user_id"] == caller.end_user_id
+    assert entry["key_id"] == caller.end_user_key_id
+    assert entry["endpoint"] == "/v1/chat/completions"
+    assert entry["model"] == "gpt-4o-mini"
+    assert entry["provider"] == "openai"
+    assert entry["stream"] is False
+    assert entry["status_code"] == 200
+    assert entry["error_code"] is None
+    assert entry["input_tokens"] == 1200
+    assert entry["cached_input_tokens"] == 200
+    assert entry["output_tokens"] == 30
+    assert entry["reasoning_tokens"] == 0
+    assert entry["usage_estimated"] is False
+    assert entry["cost_usd"] == cost_usd(1200, 200, 30)
+    assert entry["time_to_first_token_ms"] is None
+    assert entry["upstream_latency_ms"] is not None
+    assert entry["latency_ms"] >= entry["upstream_latency_ms"]
+    assert entry["app"] is None
+    assert entry["tool"] is None
+
+
+def test_streamed_call_entry_has_tokens_cost_and_ttft(
+    llm: openai.OpenAI, caller: Caller, logs: Logs
+) -> None:
+    with llm.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini",
+        messages=ask(
+            "count",
+            text="one two three",
+            reasoning="think first",
+            ttft_ms=60,
+            usage={"prompt": 40, "completion": 9, "reasoning": 2},
+        ),
+        stream=True,
+    ) as response:
+        request_id = response.headers["x-request-id"]
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    entry = logs.wait_for(caller, request_id)
+    assert entry["stream"] is True
+    assert entry["status_code"] == 200
+    assert entry["error_code"] is None
+    assert entry["input_tokens"] == 40
+    assert entry["output_tokens"] == 9
+    assert entry["reasoning_tokens"] == 2
+    assert entry["usage_estimated"] is False
+    assert entry["cost_usd"] == cost_usd(40, 0, 9)
+    # The simulator holds the first token back for 60 ms.
+    assert entry["time_to_first_token_ms"] >= 60
+    assert entry["latency_ms"] >= entry["time_to_first_token_ms"]
+
+
+def test_stream_failing_midway_logged_with_its_code(
+    llm: openai.OpenAI, caller: Caller, logs: Logs
+) -> None:
+    with llm.chat.completions.with_streaming_response.create(
+        model="gpt-4o-mini",
+        messages=ask("x", text="a b c d e", error_after=3, error={"message": "boom"}),
+        stream=True,
+    ) as response:
+        request_id = response.headers["x-request-id"]
+        list(response.iter_lines())
+    entry = logs.wait_for(caller, request_id)
+    assert entry["status_code"] == 200
+    assert entry["error_code"] == "upstream_error"
+
+
+def test_upstream_failure_logged(gateway: Gateway, caller: Caller, logs: Logs) -> None:
+    response = chat(
+        gateway,
+        caller.end_user_key,
+        {"model": "gpt-4o-mini", "messages": ask("x", status=500)},
+    )
+    assert response.status_code == 502
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["status_code"] == 502
+    assert entry["error_code"] == "upstream_error"
+    assert entry["model"] == "gpt-4o-mini"
+    assert entry["provider"] == "openai"
+    assert entry["upstream_latency_ms"] is not None
+
+
+def test_invalid_request_logged(gateway: Gateway, caller: Caller, logs: Logs) -> None:
+    response = chat(gateway, caller.end_user_key, {"model": "gpt-4o-mini"})
+    assert response.status_code == 400
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["status_code"] == 400
+    assert entry["error_code"] == "invalid_request"
+    assert entry["end_user_id"] == caller.end_user_id
+    assert entry["model"] is None
+    assert entry["provider"] is None
+    assert entry["input_tokens"] == 0
+    assert entry["upstream_latency_ms"] is None
+
+
+def test_unknown_model_logged_with_requested_name(
+    gateway: Gateway, caller: Caller, logs: Logs
+) -> None:
+    response = chat(
+        gateway,
+        caller.end_user_key,
+        {"model": "no-such-model", "messages": ask("x"), "stream": True},
+    )
+    assert response.status_code == 404
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["error_code"] == "model_not_found"
+    assert entry["model"] == "no-such-model"
+    assert entry["stream"] is True
+
+
+def test_platform_key_call_logged_without_end_user(
+    gateway: Gateway, caller: Caller, logs: Logs
+) -> None:
+    response = chat(gateway, caller.platform_key, {"model": "gpt-4o-mini", "messages": ask("x")})
+    assert response.status_code == 403
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["error_code"] == "end_user_key_required"
+    assert entry["end_user_id"] is None
+    assert entry["key_id"] is not None
+
+
+def test_revoked_key_call_not_logged(
+    gateway: Gateway, caller: Caller, tenancy: TenancyWriter, logs: Logs
+) -> None:
+    served = chat(gateway, caller.end_user_key, {"model": "gpt-4o-mini", "messages": ask("x")})
+    logs.wait_for(caller, served.headers["x-request-id"])
+    tenancy.revoke_end_user_key(caller)
+    rejected = chat(gateway, caller.end_user_key, {"model": "gpt-4o-mini", "messages": ask("x")})
+    assert rejected.status_code == 401
+    # A later call of the same platform is logged; the 401 before it is not.
+    other_key = tenancy.end_user(caller.platform_id)[1]
+    later = chat(gateway, other_key, {"model": "gpt-4o-mini", "messages": ask("x")})
+    logs.wait_for(caller, later.headers["x-request-id"])
+    ids = [entry["request_id"] for entry in logs.list(caller)["data"]]
+    assert ids == [later.headers["x-request-id"], served.headers["x-request-id"]]
+
+
+def test_disconnected_stream_logged_as_499(gateway: Gateway, caller: Caller, logs: Logs) -> None:
+    client = sdk_client(gateway, caller.end_user_key)
+    with (
+        client,
+        client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini",
+            messages=ask("x", text="a b c d e f g h", tokens_per_second=20),
+            stream=True,
+        ) as response,
+    ):
+        request_id = response.headers["x-request-id"]
+        next(response.iter_lines())
+    entry = logs.wait_for(caller, request_id)
+    assert entry["status_code"] == 499
+    assert entry["stream"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_request_id_header_names_the_entry(
+    llm: openai.OpenAI, caller: Caller, logs: Logs, stream: bool
+) -> None:
+    raw = llm.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=ask("hi", text="ok"), stream=stream
+    )
+    request_id = raw.headers["x-request-id"]
+    assert logs.wait_for(caller, request_id)["request_id"] == request_id
