@@ -126,6 +126,7 @@ def test_upstream_failure_logged(gateway: Gateway, caller: Caller, logs: Logs) -
     assert entry["error_code"] == "upstream_error"
     assert entry["model"] == "gpt-4o-mini"
     assert entry["provider"] == "openai"
+    assert entry["cost_usd"] == 0
     assert entry["upstream_latency_ms"] is not None
 
 

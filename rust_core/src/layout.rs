@@ -215,7 +215,7 @@ pub fn log_stream(platform_id: &str) -> String {
 }
 
 /// Log index of one end user (stream): for each of the end user's log entries,
-/// an entry with the same id and one field, `request_id`. Trimmed and expired as
+/// an entry with the same id and one empty field, `log`. Trimmed and expired as
 /// [`log_stream`]; kept when the end user is deleted, until it expires.
 pub fn end_user_log_index(platform_id: &str, end_user_id: &str) -> String {
     format!("{NAMESPACE}:{{{platform_id}}}:eu:{end_user_id}:logs")

@@ -3,8 +3,8 @@
 -- then trim the entries older than the retention window from both streams.
 -- KEYS: 1 platform log stream, 2 request-id record, 3 test clock,
 --       4 end user's log index (absent for a call without an end user).
--- ARGV: 1 "1" to read the test clock, 2 retention (ms), 3 request id,
---       4.. the entry as field, value pairs.
+-- ARGV: 1 "1" to read the test clock, 2 retention (ms), 3.. the entry as
+--       field, value pairs.
 -- Returns the entry's stream id. A request id that already has an entry is
 -- not written again: its existing id is returned, so a retried write after a
 -- lost reply never duplicates an entry.
@@ -23,9 +23,8 @@ if not from_test_clock then
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local retention = tonumber(ARGV[2])
-local request_id = ARGV[3]
 local fields = {}
-for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
 
 -- Under a test clock the id carries the clock's milliseconds, unless the stream
 -- already holds a later id (the clock moved back): then Redis picks the next id.
@@ -44,10 +43,11 @@ redis.call('XTRIM', KEYS[1], 'MINID', '~', min_id)
 redis.call('PEXPIRE', KEYS[1], retention)
 if KEYS[4] then
   -- The index entry takes the log entry's id, so that ids and cursors mean the
-  -- same in both streams. Index ids only ever copy log ids, which grow, so this
-  -- XADD fails only if someone deleted the log stream by hand; the entry then
-  -- stays in the platform log without an index entry.
-  redis.pcall('XADD', KEYS[4], id, 'request_id', request_id)
+  -- same in both streams; its one field is empty because only the id matters.
+  -- Index ids only ever copy log ids, which grow, so this XADD fails only if
+  -- someone deleted the log stream by hand: the entry then stays in the
+  -- platform log without an index entry.
+  redis.pcall('XADD', KEYS[4], id, 'log', '')
   redis.call('XTRIM', KEYS[4], 'MINID', '~', min_id)
   redis.call('PEXPIRE', KEYS[4], retention)
 end

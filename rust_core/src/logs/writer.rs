@@ -59,8 +59,7 @@ impl LogWriter {
         }
         invocation
             .arg(if self.test_clock { "1" } else { "0" })
-            .arg(self.retention_ms)
-            .arg(&entry.request_id);
+            .arg(self.retention_ms);
         for (name, value) in entry.fields() {
             invocation.arg(name).arg(value);
         }
