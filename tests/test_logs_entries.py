@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import openai
 import pytest
 
+from control_plane import native
 from tests.fixtures.inference import Caller, TenancyWriter, sdk_client
 from tests.fixtures.logs import Logs
+from tests.fixtures.money import Money
 from tests.fixtures.simulator import directive
+from tests.fixtures.tenancy import Api, Tenant
 from tests.harness import Gateway
 
 # gpt-4o-mini in the shipped catalog: nano-USD per million tokens.
@@ -22,11 +27,18 @@ def ask(prompt: str, **fields: object) -> list[dict[str, str]]:
     return [{"role": "user", "content": content}]
 
 
+def scaled(prompt: int, cached: int, completion: int) -> int:
+    """Nano-USD times a million: the exact price before rounding."""
+    return (prompt - cached) * INPUT_NANOS + cached * CACHED_INPUT_NANOS + completion * OUTPUT_NANOS
+
+
 def cost_usd(prompt: int, cached: int, completion: int) -> float:
-    scaled = (
-        (prompt - cached) * INPUT_NANOS + cached * CACHED_INPUT_NANOS + completion * OUTPUT_NANOS
-    )
-    return -(-scaled // 1_000_000) / 1_000_000_000
+    return -(-scaled(prompt, cached, completion) // 1_000_000) / 1_000_000_000
+
+
+def charged_usd(prompt: int, cached: int, completion: int, markup_bp: int) -> float:
+    exact = scaled(prompt, cached, completion) * (10_000 + markup_bp)
+    return -(-exact // (1_000_000 * 10_000)) / 1_000_000_000
 
 
 def chat(gateway: Gateway, key: str, body: dict[str, object]) -> httpx.Response:
@@ -36,7 +48,11 @@ def chat(gateway: Gateway, key: str, body: dict[str, object]) -> httpx.Response:
         )
 
 
-def test_served_call_entry_matches_response(llm: openai.OpenAI, caller: Caller, logs: Logs) -> None:
+def test_served_call_entry_matches_response(
+    llm: openai.OpenAI, caller: Caller, logs: Logs, api: Api
+) -> None:
+    markup = {"markup_percent": 12.5}
+    api.patch(f"/v1/platforms/{caller.platform_id}", key=caller.platform_key, json=markup)
     raw = llm.chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=ask(
@@ -61,6 +77,7 @@ def test_served_call_entry_matches_response(llm: openai.OpenAI, caller: Caller, 
     assert entry["reasoning_tokens"] == 0
     assert entry["usage_estimated"] is False
     assert entry["cost_usd"] == cost_usd(1200, 200, 30)
+    assert entry["charged_usd"] == charged_usd(1200, 200, 30, 1250)
     assert entry["time_to_first_token_ms"] is None
     assert entry["upstream_latency_ms"] is not None
     assert entry["latency_ms"] >= entry["upstream_latency_ms"]
@@ -94,6 +111,7 @@ def test_streamed_call_entry_has_tokens_cost_and_ttft(
     assert entry["reasoning_tokens"] == 2
     assert entry["usage_estimated"] is False
     assert entry["cost_usd"] == cost_usd(40, 0, 9)
+    assert entry["charged_usd"] == cost_usd(40, 0, 9)
     # The simulator holds the first token back for 60 ms.
     assert entry["time_to_first_token_ms"] >= 60
     assert entry["latency_ms"] >= entry["time_to_first_token_ms"]
@@ -211,3 +229,42 @@ def test_request_id_header_names_the_entry(
     )
     request_id = raw.headers["x-request-id"]
     assert logs.wait_for(caller, request_id)["request_id"] == request_id
+
+
+def test_wallet_rejection_logged_with_its_code(
+    gateway: Gateway, caller: Caller, logs: Logs, money: Money
+) -> None:
+    # Ten nano-USD cover no call's maximum cost.
+    money.redis.hset(native.redis_key("wallet", caller.platform_id), "balance_nano", 10)
+    body = {"model": "gpt-4o-mini", "messages": ask("x"), "stream": True}
+    response = chat(gateway, caller.end_user_key, body)
+    assert response.status_code == 402
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["status_code"] == 402
+    assert entry["error_code"] == "wallet_insufficient"
+    assert entry["end_user_id"] == caller.end_user_id
+    assert entry["model"] == "gpt-4o-mini"
+    assert entry["provider"] == "openai"
+    assert entry["stream"] is True
+    assert entry["cost_usd"] == 0
+    assert entry["charged_usd"] == 0
+    assert entry["upstream_latency_ms"] is None
+
+
+def test_rate_limit_rejection_logged_with_its_code(
+    gateway: Gateway, caller: Caller, logs: Logs, money: Money, api: Api
+) -> None:
+    tenant = Tenant(caller.platform_id, caller.platform_key, "", caller.owner_id)
+    money.clock.set(tenant, datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
+    path = f"/v1/platforms/{caller.platform_id}/rate-limits"
+    limits = {"requests_per_minute": 1}
+    assert api.request("PUT", path, key=caller.platform_key, json=limits).status_code == 200
+    body = {"model": "gpt-4o-mini", "messages": ask("x")}
+    assert chat(gateway, caller.end_user_key, body).status_code == 200
+    response = chat(gateway, caller.end_user_key, body)
+    assert response.status_code == 429
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["status_code"] == 429
+    assert entry["error_code"] == "rate_limited"
+    assert entry["model"] == "gpt-4o-mini"
+    assert entry["cost_usd"] == 0

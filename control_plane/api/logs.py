@@ -20,12 +20,12 @@ from control_plane.api.openapi import SECURITY, error_responses
 from control_plane.auth import PLATFORM_DEPENDENCIES, Tenant
 from control_plane.context import AppContext
 from control_plane.errors import InvalidRequest, NotFound
+from control_plane.money.amounts import usd
 from control_plane.store.logs import LogPage, LogQuery, LogStore, StatusFilter, parse_stream_id
 
 DEFAULT_LOG_PAGE_SIZE = 50
 MAX_LOG_PAGE_SIZE = 100
 MAX_MODEL_LENGTH = 200
-NANOS_PER_USD = 1_000_000_000
 
 
 class LogEntryOut(msgspec.Struct):
@@ -81,10 +81,6 @@ def _millis(fields: dict[str, str], name: str) -> int | None:
     return int(value) if value else None
 
 
-def _usd(fields: dict[str, str], name: str) -> float:
-    return _count(fields, name) / NANOS_PER_USD
-
-
 def entry_out(platform_id: str, stream_id: str, fields: dict[str, str]) -> LogEntryOut:
     parsed = parse_stream_id(stream_id)
     written_ms = parsed[0] if parsed else 0
@@ -105,8 +101,8 @@ def entry_out(platform_id: str, stream_id: str, fields: dict[str, str]) -> LogEn
         output_tokens=_count(fields, "output_tokens"),
         reasoning_tokens=_count(fields, "reasoning_tokens"),
         usage_estimated=fields.get("usage_estimated") == "1",
-        cost_usd=_usd(fields, "cost_nano"),
-        charged_usd=_usd(fields, "charged_nano"),
+        cost_usd=usd(_count(fields, "cost_nano")),
+        charged_usd=usd(_count(fields, "charged_nano")),
         latency_ms=_count(fields, "latency_ms"),
         time_to_first_token_ms=_millis(fields, "time_to_first_token_ms"),
         upstream_latency_ms=_millis(fields, "upstream_latency_ms"),
