@@ -261,7 +261,7 @@ async def list_logs(
     security=SECURITY,
 )
 async def get_log(tenant: Tenant, ctx: AppContext, request_id: str) -> LogEntryOut:
-    """The entry whose `request_id` matches the call's `X-Request-Id`."""
+    """Return the entry whose `request_id` is the call's `X-Request-Id`."""
     found = await _store(tenant, ctx).get(request_id) if is_id(request_id, "req") else None
     if found is None:
         raise NotFound(f"no log entry for request {request_id[:64]}")

@@ -1,6 +1,6 @@
--- Append one request-log entry: to the platform's log stream, to the end
--- user's log index (when the call has an end user), and under its request id;
--- then trim the entries older than the retention window from both streams.
+-- Append one request-log entry to the platform's log stream, to the end user's
+-- log index (when the call has an end user) and under its request id. Then trim
+-- the entries older than the retention window from both streams.
 -- KEYS: 1 platform log stream, 2 request-id record, 3 test clock,
 --       4 end user's log index (absent for a call without an end user).
 -- ARGV: 1 "1" to read the test clock, 2 retention (ms), 3.. the entry as
@@ -43,10 +43,10 @@ redis.call('XTRIM', KEYS[1], 'MINID', '~', min_id)
 redis.call('PEXPIRE', KEYS[1], retention)
 if KEYS[4] then
   -- The index entry takes the log entry's id, so that ids and cursors mean the
-  -- same in both streams; its one field is empty because only the id matters.
-  -- Index ids only ever copy log ids, which grow, so this XADD fails only if
-  -- someone deleted the log stream by hand: the entry then stays in the
-  -- platform log without an index entry.
+  -- same in both streams. Its one field is empty because only the id matters.
+  -- Index ids only copy log ids, which grow, so this XADD fails only if someone
+  -- deleted the log stream by hand. The entry then stays in the platform log
+  -- without an index entry.
   redis.pcall('XADD', KEYS[4], id, 'log', '')
   redis.call('XTRIM', KEYS[4], 'MINID', '~', min_id)
   redis.call('PEXPIRE', KEYS[4], retention)

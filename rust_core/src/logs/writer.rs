@@ -1,4 +1,4 @@
-//! The log writer: one script run per entry, retried until Redis takes it.
+//! The log writer: one script run per entry, retried with backoff while Redis fails.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -12,8 +12,8 @@ use crate::layout;
 const FIRST_RETRY: Duration = Duration::from_millis(50);
 /// Delays stop growing here.
 const MAX_RETRY: Duration = Duration::from_secs(2);
-/// Attempts before an entry is given up: about 25 s of retries, longer than
-/// the Redis client's reconnect and a typical failover.
+/// Attempts before an entry is given up. The delays between them add up to
+/// about 21 s, plus the time each failed attempt takes.
 const ATTEMPTS: u32 = 16;
 
 const MS_PER_DAY: u64 = 86_400_000;
