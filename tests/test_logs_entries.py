@@ -268,3 +268,37 @@ def test_rate_limit_rejection_logged_with_its_code(
     assert entry["error_code"] == "rate_limited"
     assert entry["model"] == "gpt-4o-mini"
     assert entry["cost_usd"] == 0
+
+
+def test_responses_call_logged_with_its_endpoint(
+    llm: openai.OpenAI, caller: Caller, logs: Logs
+) -> None:
+    raw = llm.responses.with_raw_response.create(
+        model="gpt-4o-mini",
+        input=f"hi\n{directive(text='Hello', usage={'prompt': 12, 'completion': 3})}",
+        store=False,
+    )
+    request_id = raw.headers["x-request-id"]
+    entry = logs.wait_for(caller, request_id)
+    assert entry["endpoint"] == "/v1/responses"
+    assert entry["status_code"] == 200
+    assert entry["model"] == "gpt-4o-mini"
+    assert entry["input_tokens"] == 12
+    assert entry["output_tokens"] == 3
+    assert entry["cost_usd"] == cost_usd(12, 0, 3)
+
+
+def test_responses_rejection_logged_with_its_endpoint(
+    gateway: Gateway, caller: Caller, logs: Logs
+) -> None:
+    with gateway.client() as client:
+        response = client.post(
+            "/v1/responses",
+            json={"model": "no-such-model", "input": "hi"},
+            headers={"Authorization": f"Bearer {caller.end_user_key}"},
+        )
+    assert response.status_code == 404
+    entry = logs.wait_for(caller, response.headers["x-request-id"])
+    assert entry["endpoint"] == "/v1/responses"
+    assert entry["error_code"] == "model_not_found"
+    assert entry["model"] == "no-such-model"
