@@ -112,7 +112,7 @@ def test_streamed_call_entry_has_tokens_cost_and_ttft(
     assert entry["usage_estimated"] is False
     assert entry["cost_usd"] == cost_usd(40, 0, 9)
     assert entry["charged_usd"] == cost_usd(40, 0, 9)
-    # The simulator holds the first token back for 60 ms.
+    # The simulator delays the first token by 60 ms.
     assert entry["time_to_first_token_ms"] >= 60
     assert entry["latency_ms"] >= entry["time_to_first_token_ms"]
 
