@@ -26,6 +26,7 @@ from assistiv import (
     EndUser,
     EndUserRateLimits,
     Identity,
+    LogEntry,
     Page,
     RateLimits,
     Transaction,
@@ -55,6 +56,8 @@ RESPONSES: dict[str, Any] = {
     "setRateLimits": RateLimits,
     "getEndUserRateLimits": EndUserRateLimits,
     "setEndUserRateLimits": EndUserRateLimits,
+    "listLogs": Page[LogEntry],
+    "getLog": LogEntry,
 }
 
 # operationId: the SDK method that sends its body, and the parameters that are not body fields.
@@ -76,6 +79,7 @@ QUERIES: dict[str, Callable[[Any], Any]] = {
     "listEndUsers": lambda client: client.end_users.list,
     "listBudgetTransactions": lambda client: client.budgets.transactions,
     "listWalletTransactions": lambda client: client.wallet.transactions,
+    "listLogs": lambda client: client.logs.list,
 }
 
 # Operations the SDK does not call, with no body to decode where the status is 204.
@@ -205,5 +209,10 @@ def test_query_parameters_match(operations: dict[str, dict[str, Any]], operation
         for parameter in operations[operation_id]["parameters"]
         if parameter["in"] == "query"
     }
-    parameters = set(inspect.signature(method).parameters) - {"end_user_id"}
+    in_path = {
+        parameter["name"]
+        for parameter in operations[operation_id]["parameters"]
+        if parameter["in"] == "path"
+    }
+    parameters = set(inspect.signature(method).parameters) - in_path
     assert parameters | {"cursor"} == documented
