@@ -159,9 +159,6 @@ class ClientCore:
             ) from exc
         return decoded
 
-    def _platform_path(self, platform_id: str, suffix: str = "") -> str:
-        return f"{_PLATFORM_PATHS}{platform_id}{suffix}"
-
 
 def error_code(response: httpx.Response) -> str | None:
     """Return the `code` of an error response whose body has been read."""
