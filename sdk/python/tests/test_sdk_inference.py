@@ -16,7 +16,7 @@ from assistiv import (
 )
 
 from conftest import Flavour
-from tests.fixtures.inference import Caller
+from tests.fixtures.inference import Caller, TenancyWriter
 from tests.fixtures.simulator import Simulator, directive
 
 
@@ -165,3 +165,18 @@ def test_chat_provider_429_carries_retry_after(flavour: Flavour, caller: Caller)
     assert caught.value.status == 429
     assert caught.value.code == "provider_rate_limited"
     assert caught.value.retry_after == 7.0
+
+
+def test_models_list_sends_platform_header(
+    flavour: Flavour, caller: Caller, tenancy: TenancyWriter
+) -> None:
+    tenancy.platform(caller.owner_email)
+    unscoped = flavour.client(caller.platform_key)
+    with pytest.raises(AssistivError) as caught:
+        flavour.run(unscoped.models.list())
+    assert caught.value.status == 400
+    assert caught.value.code == "platform_id_required"
+
+    scoped = flavour.client(caller.platform_key, platform_id=caller.platform_id)
+    models = flavour.run(scoped.models.list())
+    assert "gpt-4o-mini" in [model.id for model in models.data]
