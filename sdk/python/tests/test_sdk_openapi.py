@@ -204,15 +204,8 @@ def test_body_parameters_match(
 @pytest.mark.parametrize("operation_id", sorted(QUERIES))
 def test_query_parameters_match(operations: dict[str, dict[str, Any]], operation_id: str) -> None:
     method = QUERIES[operation_id](Assistiv("sk-plat_" + "k" * 43, base_url="http://127.0.0.1:9"))
-    documented = {
-        parameter["name"]
-        for parameter in operations[operation_id]["parameters"]
-        if parameter["in"] == "query"
-    }
-    in_path = {
-        parameter["name"]
-        for parameter in operations[operation_id]["parameters"]
-        if parameter["in"] == "path"
-    }
-    parameters = set(inspect.signature(method).parameters) - in_path
-    assert parameters | {"cursor"} == documented
+    documented = operations[operation_id]["parameters"]
+    query = {parameter["name"] for parameter in documented if parameter["in"] == "query"}
+    path = {parameter["name"] for parameter in documented if parameter["in"] == "path"}
+    parameters = set(inspect.signature(method).parameters) - path
+    assert parameters | {"cursor"} == query
