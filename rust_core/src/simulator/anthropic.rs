@@ -52,7 +52,7 @@ pub fn read(body: &Value) -> Result<MessagesRequest, Invalid> {
             )));
         }
     }
-    let turn = script::client_turn(messages.iter(), |message| {
+    let turns = script::client_turns(messages.iter(), |message| {
         match message.get("role").and_then(Value::as_str) {
             Some("assistant") => Speaker::Model,
             _ => Speaker::Client,
@@ -66,7 +66,8 @@ pub fn read(body: &Value) -> Result<MessagesRequest, Invalid> {
         model: model.to_owned(),
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
         prompt: Prompt {
-            turn,
+            turn: turns.last,
+            earlier: turns.earlier,
             prompt_tokens,
             max_tokens: Some(max_tokens),
         },

@@ -47,7 +47,7 @@ pub fn read(body: &Value) -> Result<ChatRequest, Invalid> {
             "messages",
         ));
     }
-    let turn = script::client_turn(messages.iter(), |message| {
+    let turns = script::client_turns(messages.iter(), |message| {
         match message.get("role").and_then(Value::as_str) {
             Some("assistant") => Speaker::Model,
             Some("system" | "developer") => Speaker::System,
@@ -62,7 +62,8 @@ pub fn read(body: &Value) -> Result<ChatRequest, Invalid> {
         include_usage: option("include_usage").unwrap_or(false),
         obfuscation: option("include_obfuscation").unwrap_or(true),
         prompt: Prompt {
-            turn,
+            turn: turns.last,
+            earlier: turns.earlier,
             prompt_tokens: messages.iter().map(script::message_tokens).sum(),
             max_tokens: wire::u64_field(body, "max_completion_tokens")
                 .or_else(|| wire::u64_field(body, "max_tokens")),

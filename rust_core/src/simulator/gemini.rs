@@ -47,7 +47,7 @@ pub fn read(body: &Value, model: &str, stream: bool, sse: bool) -> Result<Gemini
             return Err(Invalid::new("Please use a valid role: user, model."));
         }
     }
-    let turn = script::client_turn(contents.iter(), |content| {
+    let turns = script::client_turns(contents.iter(), |content| {
         match content.get("role").and_then(Value::as_str) {
             Some("model") => Speaker::Model,
             _ => Speaker::Client,
@@ -69,7 +69,8 @@ pub fn read(body: &Value, model: &str, stream: bool, sse: bool) -> Result<Gemini
         sse,
         include_thoughts,
         prompt: Prompt {
-            turn,
+            turn: turns.last,
+            earlier: turns.earlier,
             prompt_tokens,
             max_tokens: config.and_then(|c| super::wire::u64_field(c, "maxOutputTokens")),
         },

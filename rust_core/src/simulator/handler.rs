@@ -272,7 +272,7 @@ fn decide(
             return decision;
         }
     };
-    let directive = match script::turn_directive(&parsed.prompt().turn) {
+    let directive = match script::prompt_directive(parsed.prompt()) {
         Ok(directive) => directive.unwrap_or_default(),
         Err(message) => {
             decision.plan = reject(400, &invalid_spec(&Invalid::new(message)));

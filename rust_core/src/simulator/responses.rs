@@ -38,6 +38,7 @@ pub fn read(body: &Value) -> Result<ResponsesRequest, Invalid> {
         .ok_or_else(|| Invalid::param("Missing required parameter: 'model'.", "model"))?;
     let mut prompt_tokens = 0;
     let mut turn = Vec::new();
+    let mut earlier = Vec::new();
     match body.get("input") {
         Some(Value::String(text)) => {
             prompt_tokens += script::message_tokens(&Value::String(text.clone()));
@@ -45,7 +46,9 @@ pub fn read(body: &Value) -> Result<ResponsesRequest, Invalid> {
         }
         Some(Value::Array(items)) => {
             prompt_tokens += items.iter().map(script::message_tokens).sum::<u64>();
-            turn = script::client_turn(items.iter(), speaker);
+            let turns = script::client_turns(items.iter(), speaker);
+            turn = turns.last;
+            earlier = turns.earlier;
         }
         None | Some(Value::Null) => {}
         Some(_) => {
@@ -63,6 +66,7 @@ pub fn read(body: &Value) -> Result<ResponsesRequest, Invalid> {
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
         prompt: Prompt {
             turn,
+            earlier,
             prompt_tokens,
             max_tokens: wire::u64_field(body, "max_output_tokens"),
         },

@@ -55,6 +55,9 @@ pub struct Directive {
     pub eol: Option<String>,
     pub seed: Option<u64>,
     pub tag: Option<String>,
+    /// The directive of the next client turn when that turn brings none of its own, such as
+    /// the reply to the tool results that answer this reply's tool calls.
+    pub then: Option<Box<Directive>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +114,24 @@ pub fn turn_directive(turn: &[String]) -> Result<Option<Directive>, String> {
         }
     }
     Ok(None)
+}
+
+/// Find the directive that scripts the reply to `prompt`: the last client turn's own, else
+/// the `then` of the directive that applied to the client turn before it, and so on back.
+/// Invalid directives of earlier turns count as none; they were reported when they were new.
+pub fn prompt_directive(prompt: &Prompt) -> Result<Option<Directive>, String> {
+    if let Some(directive) = turn_directive(&prompt.turn)? {
+        return Ok(Some(directive));
+    }
+    let next = |applied: Option<Directive>| applied.and_then(|d| d.then.map(|then| *then));
+    let mut applied: Option<Directive> = None;
+    for turn in &prompt.earlier {
+        applied = match turn_directive(turn) {
+            Ok(Some(own)) => Some(own),
+            _ => next(applied),
+        };
+    }
+    Ok(next(applied))
 }
 
 /// Find and parse the directive in `text`; `Ok(None)` when there is none.
@@ -231,6 +252,8 @@ impl Reply {
 pub struct Prompt {
     /// The text of each message of the last client turn, oldest first.
     pub turn: Vec<String>,
+    /// The client turns before it, oldest first, each with only the texts that hold a `#sim`.
+    pub earlier: Vec<Vec<String>>,
     pub prompt_tokens: u64,
     /// The request's output limit, if any.
     pub max_tokens: Option<u64>,
@@ -482,24 +505,41 @@ pub enum Speaker {
     System,
 }
 
-/// Collect the text of each message of the last client turn, oldest first: the client
-/// messages after the model's last message. Model messages at the very end (a prefill) are
+/// The client turns of a conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Turns {
+    /// The text of each message of the last client turn, oldest first.
+    pub last: Vec<String>,
+    /// The client turns before it, oldest first, each with only the texts that hold a `#sim`.
+    pub earlier: Vec<Vec<String>>,
+}
+
+/// Split a conversation into client turns: runs of client messages between model messages.
+/// The reply is to the last one. Model messages at the very end (a prefill) are
 /// skipped, so the turn before them counts.
-pub fn client_turn<'a>(
-    messages: impl DoubleEndedIterator<Item = &'a serde_json::Value>,
+pub fn client_turns<'a>(
+    messages: impl Iterator<Item = &'a serde_json::Value>,
     speaker: impl Fn(&serde_json::Value) -> Speaker,
-) -> Vec<String> {
-    let mut turn = Vec::new();
-    for message in messages.rev() {
+) -> Turns {
+    let mut done: Vec<Vec<String>> = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for message in messages {
         match speaker(message) {
             Speaker::System => {}
-            Speaker::Client => turn.push(message_text(message)),
-            Speaker::Model if turn.is_empty() => {}
-            Speaker::Model => break,
+            Speaker::Client => current
+                .get_or_insert_with(Vec::new)
+                .push(message_text(message)),
+            Speaker::Model => done.extend(current.take()),
         }
     }
-    turn.reverse();
-    turn
+    let last = current.or_else(|| done.pop()).unwrap_or_default();
+    for turn in &mut done {
+        turn.retain(|text| text.contains(MARKER));
+    }
+    Turns {
+        last,
+        earlier: done,
+    }
 }
 
 /// Join the string leaves of a message with line breaks, in sorted key order, except the
@@ -550,7 +590,7 @@ mod tests {
         Prompt {
             turn: vec![text.to_owned()],
             prompt_tokens: 10,
-            max_tokens: None,
+            ..Prompt::default()
         }
     }
 
@@ -711,14 +751,18 @@ mod tests {
             Some("system") => Speaker::System,
             _ => Speaker::Client,
         };
-        let turn = client_turn(messages.iter(), speaker);
+        let turns = client_turns(messages.iter(), speaker);
         // Object keys come in sorted order: `content` before `tool_call_id`.
-        assert_eq!(turn, vec!["result one\nc1", "result two\nc2"]);
+        assert_eq!(turns.last, vec!["result one\nc1", "result two\nc2"]);
+        // Earlier turns keep only the texts that may hold a directive.
+        assert_eq!(turns.earlier, vec![Vec::<String>::new()]);
         let prefill = [
             json!({"role": "user", "content": [{"type": "text", "text": "q"}]}),
             json!({"role": "assistant", "content": "The answer is"}),
         ];
-        assert_eq!(client_turn(prefill.iter(), speaker), vec!["q"]);
+        let turns = client_turns(prefill.iter(), speaker);
+        assert_eq!(turns.last, vec!["q"]);
+        assert!(turns.earlier.is_empty());
     }
 
     #[test]
@@ -731,6 +775,44 @@ mod tests {
         let found = turn_directive(&turn).unwrap().unwrap();
         assert_eq!(found.text.as_deref(), Some("new"));
         assert!(turn_directive(&["none".to_owned()]).unwrap().is_none());
+    }
+
+    #[test]
+    fn then_scripts_the_turn_after_the_tool_results() {
+        let speaker = |m: &serde_json::Value| match m["role"].as_str() {
+            Some("assistant") => Speaker::Model,
+            _ => Speaker::Client,
+        };
+        let first = json!({"role": "user", "content": "Weather?\n#sim {\"tool_calls\": [{\"name\": \"w\"}], \"then\": {\"text\": \"Sunny.\", \"then\": {\"text\": \"Bye.\"}}}"});
+        let call = json!({"role": "assistant", "tool_calls": [{"id": "c1"}]});
+        let result =
+            json!({"role": "tool", "tool_call_id": "c1", "content": "{\"sky\": \"clear\"}"});
+        let answer = json!({"role": "assistant", "content": "Sunny."});
+        let thanks = json!({"role": "user", "content": "Thanks"});
+        let resolve = |messages: &[&serde_json::Value]| {
+            let turns = client_turns(messages.iter().copied(), speaker);
+            let prompt = Prompt {
+                turn: turns.last,
+                earlier: turns.earlier,
+                ..Prompt::default()
+            };
+            prompt_directive(&prompt).unwrap()
+        };
+
+        let own = resolve(&[&first]).unwrap();
+        assert_eq!(own.tool_calls.len(), 1);
+        let second = resolve(&[&first, &call, &result]).unwrap();
+        assert_eq!(second.text.as_deref(), Some("Sunny."));
+        let third = resolve(&[&first, &call, &result, &answer, &thanks]).unwrap();
+        assert_eq!(third.text.as_deref(), Some("Bye."));
+        let fourth = resolve(&[&first, &call, &result, &answer, &thanks, &answer, &thanks]);
+        assert!(fourth.is_none());
+
+        // A turn's own directive wins over the `then` it inherits, and passes on its own.
+        let own_result = json!({"role": "tool", "content": "#sim {\"text\": \"Mine.\"}"});
+        let mine = resolve(&[&first, &call, &own_result]).unwrap();
+        assert_eq!(mine.text.as_deref(), Some("Mine."));
+        assert!(resolve(&[&first, &call, &own_result, &answer, &thanks]).is_none());
     }
 
     #[test]
