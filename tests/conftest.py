@@ -23,6 +23,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures.money",
     "tests.fixtures.responses",
     "tests.fixtures.logs",
+    "tests.fixtures.translation",
 ]
 
 
