@@ -17,8 +17,10 @@ from typing import Any
 import openai
 import pytest
 
+from tests.fixtures.inference import TenancyWriter, sdk_client
 from tests.fixtures.simulator import Simulator, directive
-from tests.fixtures.translation import Answer, Route, ToolCall, complete
+from tests.fixtures.translation import ROUTES, Answer, Route, ToolCall, complete
+from tests.harness import Gateway
 
 WEATHER_PARAMETERS = {
     "type": "object",
@@ -231,3 +233,64 @@ def assert_stream_matches_full(
     # A role chunk, content or tool-call chunks, the finish chunk and the usage chunk.
     assert streamed.chunks > 3
     return full
+
+
+# Routes of the error tests: the forwarded OpenAI format and both translated ones.
+ERROR_ROUTES = [Route("openai", "gpt-4o-mini"), *ROUTES]
+
+# Error fields that claim the request was invalid, in each provider's terms, sent with a
+# status that means something else. The OpenAI `code` replaces the status's usual code, which
+# would agree with the status.
+INVALID_REQUEST_KIND: dict[str, dict[str, str]] = {
+    "openai": {"type": "invalid_request_error", "code": "invalid_value"},
+    "anthropic": {"type": "invalid_request_error"},
+    "google": {"status": "INVALID_ARGUMENT"},
+}
+
+
+def send_failing(
+    gateway: Gateway,
+    tenancy: TenancyWriter,
+    simulator: Simulator,
+    route: Route,
+    **fault: Any,
+) -> openai.APIStatusError:
+    """Send one request that the simulated provider fails with `fault`; return the SDK's error."""
+    tag = uuid.uuid4().hex
+    caller = tenancy.caller(simulator, providers=(route.provider,))
+    message = question("Hi", tag=tag, **fault)
+    with (
+        sdk_client(gateway, caller.end_user_key) as client,
+        pytest.raises(openai.APIStatusError) as raised,
+    ):
+        client.chat.completions.create(model=route.model, messages=[message])
+    [entry] = simulator.requests(tag)
+    assert entry["status"] == fault["status"]
+    return raised.value
+
+
+@pytest.mark.parametrize("route", ERROR_ROUTES, ids=[r.provider for r in ERROR_ROUTES])
+def test_provider_401_is_auth_failure(
+    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, route: Route
+) -> None:
+    error = {**INVALID_REQUEST_KIND[route.provider], "message": "The key was rejected."}
+    raised = send_failing(gateway, tenancy, simulator, route, status=401, error=error)
+    assert isinstance(raised, openai.InternalServerError)
+    assert raised.status_code == 502
+    assert raised.code == "provider_auth_failed"
+    assert raised.message.endswith("The key was rejected.")
+
+
+@pytest.mark.parametrize("route", ERROR_ROUTES, ids=[r.provider for r in ERROR_ROUTES])
+def test_provider_429_is_rate_limit(
+    gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator, route: Route
+) -> None:
+    error = {**INVALID_REQUEST_KIND[route.provider], "message": "Slow down."}
+    raised = send_failing(
+        gateway, tenancy, simulator, route, status=429, retry_after=7, error=error
+    )
+    assert isinstance(raised, openai.RateLimitError)
+    assert raised.status_code == 429
+    assert raised.code == "provider_rate_limited"
+    assert raised.response.headers["retry-after"] == "7"
+    assert raised.message.endswith("Slow down.")

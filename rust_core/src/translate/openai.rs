@@ -85,17 +85,8 @@ fn upstream_param(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<Envelope>(body).ok()?.error.param
 }
 
-/// Seconds from a `Retry-After` header in its delta-seconds form.
-fn retry_after_seconds(headers: &http::HeaderMap) -> Option<u64> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse().ok()
-}
-
-/// `Retry-After` seconds sent after a provider rate limit that gave no delay.
-const DEFAULT_RETRY_AFTER: u64 = 1;
-
 /// Map an error response of an OpenAI-compatible provider through the shared error table,
-/// keeping the provider's `param` on relayed 4xx errors and always giving 429s a delay.
+/// keeping the provider's `param` on relayed 4xx errors.
 pub fn map_upstream_error(
     provider: Provider,
     status: u16,
@@ -103,30 +94,10 @@ pub fn map_upstream_error(
     body: &[u8],
 ) -> GatewayError {
     let mut err = errors::from_response(provider, status, headers, body);
-    // These statuses decide the code whatever kind the body names: a 401 or 403 means the
-    // platform's provider key failed (not the caller's gateway key), and a 429 is a rate limit.
-    let by_status = match status {
-        401 | 403 => Some("provider_auth_failed"),
-        429 => Some("provider_rate_limited"),
-        _ => None,
-    };
-    if let Some(code) = by_status.filter(|code| *code != err.code) {
-        let name = errors::provider_name(provider);
-        err = GatewayError::new(
-            code,
-            format!("{name} returned HTTP {status}: {}", err.message),
-        );
-        if let Some(seconds) = retry_after_seconds(headers) {
-            err = err.with_retry_after(seconds);
-        }
-    }
     if err.code == "upstream_invalid_request" {
         if let Some(param) = upstream_param(body) {
             err = err.with_param(param);
         }
-    }
-    if err.code == "provider_rate_limited" && err.retry_after.is_none() {
-        err = err.with_retry_after(DEFAULT_RETRY_AFTER);
     }
     err
 }
