@@ -59,5 +59,28 @@ py-test: build
 	$(BIN)/pytest
 	$(BIN)/pytest sdk/python/tests
 
+# `make bench` measures the gateway against the simulator and peer gateways
+# (bench/README.md). It builds the extension with the `release` profile into a
+# venv of its own, bench/.venv, so `make run` and `make test` stay as they are.
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.built-release
+
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+
+$(BENCH_STAMP): $(BENCH_VENV)/bin/python bench/requirements.txt requirements-dev.txt pyproject.toml $(RUST_SOURCES)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	rm -rf $(BENCH_VENV)/wheels
+	PYO3_PYTHON=$(abspath $(BENCH_VENV)/bin/python) $(BENCH_VENV)/bin/maturin build --quiet \
+		--profile release --interpreter $(BENCH_VENV)/bin/python --out $(BENCH_VENV)/wheels
+	$(BENCH_VENV)/bin/pip uninstall --quiet --yes assistiv-gateway
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		-c requirements-dev.txt $(BENCH_VENV)/wheels/*.whl
+	touch $@
+
+bench: $(BENCH_STAMP)
+	sh bench/install.sh
+	$(BENCH_VENV)/bin/python bench/overhead.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) target .pytest_cache
