@@ -171,7 +171,9 @@ class PlatformTraffic(FastHttpUser):
                 return
             first_token = None
             text = ""
-            for chunk in reply.iter_content(chunk_size=4096):
+            # Small reads: a read returns only once it has its full size or the body ended,
+            # so large ones would hold the first token back until later tokens arrive.
+            for chunk in reply.iter_content(chunk_size=64):
                 text += chunk if isinstance(chunk, str) else chunk.decode(errors="replace")
                 if first_token is None and '"content":"' in text.replace('"content":""', ""):
                     first_token = time.perf_counter()

@@ -912,11 +912,15 @@ STACK_ENV = OUT / "stack.env"
 
 
 def serve_stack(args: argparse.Namespace) -> int:
-    """Start the simulator and a provisioned gateway, and keep them up until Ctrl-C.
+    """Start the simulator and a provisioned gateway, and keep them up until Ctrl-C or SIGTERM.
 
     The gateway's URL, platform id and platform key go to bench/out/stack.env
     (readable by the owner only), where bench/locustfile.py finds them.
     """
+    # SIGTERM, and SIGINT even where a shell started this in the background with SIGINT
+    # ignored, stop both servers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     OUT.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="stack-", dir=OUT))
     simulator = start_simulator(work, args.latency_ms)
