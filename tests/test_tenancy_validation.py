@@ -24,6 +24,15 @@ def test_non_json_body_400(api: Api, tenant: Tenant, content: bytes) -> None:
     assert error["type"] == "invalid_request_error"
 
 
+def test_deeply_nested_body_400(api: Api, tenant: Tenant) -> None:
+    """Nesting past the decoder's depth is bad JSON, not an internal error."""
+    depth = 10_000
+    content = b'{"external_id": "deep", "metadata": {"a": ' + b"[" * depth + b"]" * depth + b"}}"
+    response = api.post(f"{tenant.base}/end-users", key=tenant.key, content=content)
+    assert_error(response, 400, "invalid_json")
+    assert api.get(f"{tenant.base}/end-users", key=tenant.key).json()["data"] == []
+
+
 def test_non_object_body_400(api: Api, tenant: Tenant) -> None:
     response = api.post(f"{tenant.base}/end-users", key=tenant.key, json=["external_id"])
     error = assert_error(response, 400, "invalid_request")

@@ -98,6 +98,9 @@ def decode_json(body: bytes, type_: type[T], *, empty: T | None = None) -> T:
         raise InvalidRequest(f"invalid request body{where}: {message}", param=param) from None
     except msgspec.DecodeError as exc:
         raise ApiError("invalid_json", f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec raises this, not DecodeError, for arrays or objects nested too deeply.
+        raise ApiError("invalid_json", "the request body nests JSON too deeply") from None
 
 
 async def decode_body(
