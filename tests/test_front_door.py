@@ -100,6 +100,28 @@ def test_streams_both_ways(gateway: Gateway) -> None:
         assert b"chunk-1;" in rest
 
 
+def test_truncated_body_is_client_error(gateway: Gateway) -> None:
+    """A body that ends before its Content-Length is the client's fault, not an outage."""
+    host, port = "127.0.0.1", gateway.ready["port"]
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/platforms/plat_x/end-users HTTP/1.1\r\nHost: gw\r\n"
+            b'Content-Length: 100\r\n\r\n{"external_id"'
+        )
+        sock.shutdown(socket.SHUT_WR)
+        head = read_until(sock, b"\r\n\r\n")
+        headers, _, body = head.partition(b"\r\n\r\n")
+        length = int(headers.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed mid-body; got {body!r}"
+            body += chunk
+    assert headers.startswith(b"HTTP/1.1 400"), head
+    error = httpx.Response(400, content=body).json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["request_id"].startswith("req_")
+
+
 def test_large_streamed_response(client: httpx.Client) -> None:
     payload = bytes(range(256)) * 8192  # 2 MiB
     pieces = [payload[i : i + 65536] for i in range(0, len(payload), 65536)]

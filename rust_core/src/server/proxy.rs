@@ -146,6 +146,13 @@ impl ControlPlane {
                 );
                 h::error(&err, request_id)
             }
+            Err(err) if client_body_failed(&err) => {
+                let err = GatewayError::new(
+                    "invalid_request",
+                    "the request body could not be read: it ended early or was malformed",
+                );
+                h::error(&err, request_id)
+            }
             Err(err) => {
                 tracing::error!(request_id, error = %err, "control plane request failed");
                 let err = GatewayError::new("not_ready", "the control plane is unavailable")
@@ -161,6 +168,23 @@ fn exceeded_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(current) = cause {
         if current.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Returns true when forwarding failed while reading the client's request body (cut off or badly
+/// chunked), rather than on the control plane's side. Hyper reports an error of the body it
+/// sends as a user error.
+fn client_body_failed(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_user)
+        {
             return true;
         }
         cause = current.source();
