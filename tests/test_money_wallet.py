@@ -66,7 +66,9 @@ def test_reference_with_other_amount_fails(cli: WalletCli, money: Money, tenant:
         "credit", "--platform", tenant.platform_id, "--amount", "6", "--reference", "inv-2"
     )
     assert result.returncode == 1
-    assert "inv-2" in json.loads(result.stdout)["error"]["message"]
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "inv-2" in message
+    assert "5.0 USD" in message
     assert money.wallet_hash(tenant)["balance_nano"] == str(nanos(5))
 
 
@@ -84,6 +86,19 @@ def test_credit_unknown_platform_fails(cli: WalletCli) -> None:
         "--reference", "r",
     )  # fmt: skip
     assert result.returncode == 1
+
+
+def test_show_unknown_platform_fails(cli: WalletCli) -> None:
+    result = cli.run("show", "--platform", "plat_01jz0000000000000000000000")
+    assert result.returncode == 1
+    assert "does not exist" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_show_prints_balance(cli: WalletCli, tenant: Tenant) -> None:
+    cli.credit(tenant, "2.5", "inv-show")
+    result = cli.run("show", "--platform", tenant.platform_id)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["balance_usd"] == 2.5
 
 
 def test_wallet_transactions_sum_to_balance(

@@ -23,6 +23,7 @@ from control_plane.commands.store import open_store
 from control_plane.errors import InvalidRequest
 from control_plane.money.amounts import nanos_from_usd, usd
 from control_plane.money.clock import clock_flag
+from control_plane.money.scripts import key
 from control_plane.money.wallet import WalletStore
 from control_plane.settings import Settings
 from control_plane.store.tenancy import is_id
@@ -136,6 +137,11 @@ def _credit(args: argparse.Namespace, settings: Settings) -> int:
         args.platform,
         lambda store: store.credit(args.amount, args.reference, args.reason),
     )
+    if reply.get("code") == "conflict":
+        raise CommandError(
+            f"reference {args.reference} already credited {usd(reply['amount_nano'])} USD; "
+            "give a new reference to credit another amount"
+        )
     if "code" in reply:
         raise CommandError(reply["message"])
     data = _transaction_json(args.platform, reply["transaction"])
@@ -155,8 +161,15 @@ def _credit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _read_existing(store: WalletStore) -> dict[str, Any]:
+    """Read the wallet, or raise CommandError when its platform does not exist."""
+    if not await store.redis.exists(key("platform", store.platform_id)):
+        raise CommandError(f"platform {store.platform_id} does not exist")
+    return await store.read()
+
+
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    fields = _with_wallet(settings, args.platform, lambda store: store.read())
+    fields = _with_wallet(settings, args.platform, _read_existing)
     balance = int(fields["balance_nano"])
     reserved = int(fields["reserved_nano"])
     data = {

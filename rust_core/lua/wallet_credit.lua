@@ -5,8 +5,8 @@
 --       4 amount (nano-USD, positive), 5 reference, 6 reason.
 -- Returns JSON: {"status": 201, "transaction", "balance_nano"} for a new credit;
 -- {"status": 200, "replayed": true, ...} when the reference was credited with the
--- same amount before; {"status": 409, "code": "conflict", "message"} when it was
--- credited with another amount; {"status": 404, "code": "not_found", "message"} for an
+-- same amount before; {"status": 409, "code": "conflict", "message", "amount_nano"} when
+-- it was credited with another amount, `amount_nano` being that first credit; {"status": 404, "code": "not_found", "message"} for an
 -- unknown platform; {"status": 400, "code": "invalid_request", "message"} when the
 -- balance would pass the maximum kept exact.
 ID_SEED = ARGV[2]
@@ -22,7 +22,7 @@ if previous then
   if transaction.amount_nano ~= int(amount) then
     return cjson.encode({ status = 409, code = 'conflict',
       message = 'reference ' .. reference .. ' already credited '
-        .. transaction.amount_nano .. ' nano-USD' })
+        .. transaction.amount_nano .. ' nano-USD', amount_nano = transaction.amount_nano })
   end
   return cjson.encode({ status = 200, replayed = true, transaction = transaction,
     balance_nano = redis.call('HGET', KEYS[2], 'balance_nano') or '0' })
