@@ -833,7 +833,9 @@ def _stream_table(targets: dict[str, Any], direct: dict[str, Any] | None) -> lis
     ]
     for name, target in targets.items():
         if "error" in target["streams"]:
-            failed = target["streams"]["error"].replace("|", "/")
+            # The first line of the error, such as the status line of a failed response.
+            error = target["streams"]["error"].replace("\\r\\n", "\n").replace("|", "/")
+            failed = error.removeprefix("not a 200 stream: b'").splitlines()[0][:60]
             lines.append(f"| {name} | failed: {failed} |" + " - |" * 9)
             continue
         byte, token = target["streams"]["first_byte"], target["streams"]["first_token"]
