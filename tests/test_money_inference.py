@@ -141,6 +141,21 @@ def test_five_streams_share_thirty_cents(money: Money, gateway: Gateway, caller:
     assert budget["spent_usd"] <= 0.30
 
 
+def test_choices_multiply_maximum_cost(money: Money, gateway: Gateway, caller: Caller) -> None:
+    user = as_end_user(caller)
+    money.create_budget(user, "0.10")
+    # One choice of 100,000 tokens may cost 0.06 USD, two may cost 0.12 USD.
+    body = chat_body(stream=False, max_tokens=100_000, usage={"prompt": 10, "completion": 5})
+    with gateway.client() as client:
+        rejected = chat(client, caller, {**body, "n": 2})
+        served = chat(client, caller, {**body, "n": 1})
+        invalid = chat(client, caller, {**body, "n": 0})
+    error_of(rejected, 402, "budget_exhausted")
+    assert served.status_code == 200, served.text
+    assert invalid.status_code == 400, invalid.text
+    assert invalid.json()["error"]["param"] == "n"
+
+
 def test_suspended_budget_rejects(money: Money, gateway: Gateway, caller: Caller) -> None:
     user = as_end_user(caller)
     money.create_budget(user, 1)

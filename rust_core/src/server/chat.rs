@@ -44,6 +44,9 @@ pub(super) struct Parsed {
     /// Whether the stream ends with the usage chunk.
     pub include_usage: bool,
     pub max_output_tokens: Option<u64>,
+    /// The number of choices requested (`n`, 1 when absent), each of which may use the whole output
+    /// limit.
+    pub choices: u64,
 }
 
 /// The form in which a call's completion reaches the client.
@@ -310,7 +313,8 @@ fn new_call(attempt: &Attempt, caller: &EndUser, model: &Arc<ModelInfo>, parsed:
             .unwrap_or(u64::from(model.default_max_tokens)),
         max_output_bound: parsed
             .max_output_tokens
-            .unwrap_or(u64::from(model.max_output_tokens)),
+            .unwrap_or(u64::from(model.max_output_tokens))
+            .saturating_mul(parsed.choices),
         started: attempt.started,
     }
 }
@@ -433,12 +437,14 @@ fn parse(raw: Bytes) -> Result<Parsed, GatewayError> {
         Some(count) => Some(count),
         None => optional_count(&json, "max_tokens")?,
     };
+    let choices = optional_count(&json, "n")?.unwrap_or(1);
     Ok(Parsed {
         request: ChatRequest { raw, json },
         model,
         stream,
         include_usage,
         max_output_tokens,
+        choices,
     })
 }
 
