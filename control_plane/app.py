@@ -91,6 +91,10 @@ def build_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan, *LIFESPANS],
         request_max_body_size=settings.max_body_bytes,
+        # `logsetup.configure` already set the process's log format; Litestar's default config
+        # would add a second handler in its own format. Unexpected errors are logged by the
+        # handlers in `control_plane.errors`.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Assistiv Gateway management API",
             version=__version__,

@@ -4,9 +4,9 @@ Each setting comes, in order of precedence, from a command-line flag, an
 ``ASSISTIV_*`` environment variable, the TOML file given with ``--config``, or
 its default. ``load_settings`` checks every value and raises ``SettingsError``
 naming each bad setting, its source and its value (secrets are shown only by
-length). The checked ``Settings`` travel to the control-plane workers as JSON
-in ``ASSISTIV_SETTINGS_JSON`` and to the Rust data plane through
-``data_plane_json``.
+length). The checked ``Settings`` travel to the control-plane workers as a
+JSON file named by ``ASSISTIV_SETTINGS_FILE`` and to the Rust data plane
+through ``data_plane_json``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-
-HANDOFF_VARIABLE = "ASSISTIV_SETTINGS_JSON"
 
 
 class SettingsError(Exception):
@@ -94,14 +92,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "catalog_path": self.catalog_path,
             }
         )
-
-
-def handed_over() -> Settings:
-    """The settings the supervisor passed to this control-plane worker."""
-    text = os.environ.get(HANDOFF_VARIABLE)
-    if not text:
-        raise SettingsError([f"{HANDOFF_VARIABLE} is not set; start the gateway with `serve`"])
-    return Settings.from_json(text)
 
 
 # Checks: each takes the raw value (a string from the environment, or a TOML

@@ -181,12 +181,16 @@ class PlatformNotFound(Exception):
 def mint_key(kind: str, pepper: str, name: str | None) -> NewKey:
     """Generate a raw key of `kind` (`platform` or `end_user`) and its stored metadata."""
     raw = native.generate_key(kind)
+    key_id = native.new_id("key")
+    # The id embeds its creation time; reading the clock again could disagree by a tick.
+    created_at = native.id_millis(key_id)
+    assert created_at is not None, "new_id returned an id without a timestamp"
     meta = KeyMeta(
-        id=native.new_id("key"),
+        id=key_id,
         name=name,
         key_prefix=native.key_prefix(raw),
         key_hash=native.hash_key(pepper, raw),
-        created_at=now_ms(),
+        created_at=created_at,
     )
     return NewKey(meta=meta, raw_key=raw)
 
