@@ -22,11 +22,19 @@ local max_charge = with_markup(max_cost, settings.markup_bp)
 local ctx = { budget_key = KEYS[2], holds_key = KEYS[3], ledger_key = KEYS[4], now = now }
 local budget = open_budget(ctx, settings)
 
-local buckets = {
-  open_bucket(KEYS[9], 'rpm', effective_limit(KEYS[7], KEYS[8], 'requests_per_minute'), 60000, now),
-  open_bucket(KEYS[9], 'rpd', effective_limit(KEYS[7], KEYS[8], 'requests_per_day'), 86400000, now),
-  open_bucket(KEYS[9], 'tpm', effective_limit(KEYS[7], KEYS[8], 'tokens_per_minute'), 60000, now),
-}
+local bucket_names = { 'rpm', 'rpd', 'tpm' }
+local bucket_periods = { 60000, 86400000, 60000 }
+local limits = effective_limits(KEYS[7], KEYS[8],
+  { 'requests_per_minute', 'requests_per_day', 'tokens_per_minute' })
+local buckets = {}
+if limits[1] or limits[2] or limits[3] then
+  -- One read for the level and refill time of every bucket.
+  local stored = redis.call('HMGET', KEYS[9], 'rpm', 'rpm_at', 'rpd', 'rpd_at', 'tpm', 'tpm_at')
+  for i = 1, 3 do
+    buckets[i] = bucket_from(bucket_names[i], limits[i], bucket_periods[i], now,
+      stored[2 * i - 1], stored[2 * i])
+  end
+end
 local function limits_report()
   local report = {}
   for i = 1, 3 do
@@ -87,9 +95,9 @@ for i = 1, 3 do
   if bucket then
     local tokens = bucket.name == 'tpm' and estimate or 1
     bucket.level = bucket.level - tokens * bucket.period
-    save_bucket(KEYS[9], bucket, now)
   end
 end
+save_buckets(KEYS[9], buckets, 3, now)
 if buckets[1] or buckets[2] or buckets[3] then
   redis.call('PEXPIRE', KEYS[9], 2 * 86400000)
 end

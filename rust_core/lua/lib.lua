@@ -25,14 +25,20 @@ local function num(value, default)
 end
 
 -- The current time: the test clock key when the caller enables it and the key
--- is set, else the server's clock.
-local function now_ms(clock_key, use_test_clock)
+-- is set, else the server's clock. The second value tells whether it came from
+-- the test clock.
+local function clock_ms(clock_key, use_test_clock)
   if use_test_clock == '1' then
     local frozen = tonumber(redis.call('GET', clock_key))
-    if frozen then return frozen end
+    if frozen then return frozen, true end
   end
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), false
+end
+
+local function now_ms(clock_key, use_test_clock)
+  local now = clock_ms(clock_key, use_test_clock)
+  return now
 end
 
 -- Ids: the caller passes a fresh 26-character ULID as a seed; the n-th id of one
@@ -114,7 +120,8 @@ local function append_event(outbox_key, event_type, platform_id, end_user_id, am
 end
 
 -- Release up to HOLD_SWEEP_LIMIT expired holds of a budget or wallet. A hold's
--- member is `<request id>:<amount>` and its score the expiry time.
+-- member is `<request id>:<amount>` and its score the expiry time. Returns the
+-- amount released.
 local function sweep_holds(holds_key, owner_key, now)
   local expired = redis.call('ZRANGEBYSCORE', holds_key, '-inf', now, 'LIMIT', 0, HOLD_SWEEP_LIMIT)
   local released = 0
@@ -126,6 +133,7 @@ local function sweep_holds(holds_key, owner_key, now)
     redis.call('ZREM', holds_key, unpack(expired))
     redis.call('HINCRBY', owner_key, 'reserved_nano', -released)
   end
+  return released
 end
 
 local function hold_member(request_id, amount)
@@ -244,8 +252,9 @@ local function check_budget_low(budget_key, outbox_key, budget, settings, platfo
 end
 
 local function check_wallet_low(wallet_key, outbox_key, settings, platform_id, amount, now)
-  local balance = num(redis.call('HGET', wallet_key, 'balance_nano'), 0)
-  local low = redis.call('HGET', wallet_key, 'low') == '1'
+  local wallet = redis.call('HMGET', wallet_key, 'balance_nano', 'low')
+  local balance = num(wallet[1], 0)
+  local low = wallet[2] == '1'
   local threshold = settings.wallet_threshold
   if threshold >= 0 and balance < threshold then
     if not low then
@@ -310,8 +319,8 @@ local function open_budget(ctx, settings)
     return create_budget(ctx.budget_key, ctx.ledger_key, settings.default_amount,
       settings.default_period, -1, ctx.now, 'default budget', '')
   end
-  sweep_holds(ctx.holds_key, ctx.budget_key, ctx.now)
-  budget.reserved = num(redis.call('HGET', ctx.budget_key, 'reserved_nano'), 0)
+  -- The sweep lowers the stored reservation by what it released.
+  budget.reserved = budget.reserved - sweep_holds(ctx.holds_key, ctx.budget_key, ctx.now)
   apply_reset(ctx.budget_key, ctx.ledger_key, budget, ctx.now)
   return budget
 end
@@ -343,24 +352,54 @@ local function effective_limit(defaults_key, override_key, field)
   return tonumber(redis.call('HGET', defaults_key, field))
 end
 
+-- The same for several fields at once, in two reads; returns the limits in the
+-- order of `fields` (nil for unlimited) and their count.
+local function effective_limits(defaults_key, override_key, fields)
+  local overrides = redis.call('HMGET', override_key, unpack(fields))
+  local defaults
+  local limits = {}
+  for i = 1, #fields do
+    if overrides[i] then
+      limits[i] = tonumber(overrides[i])
+    else
+      defaults = defaults or redis.call('HMGET', defaults_key, unpack(fields))
+      limits[i] = tonumber(defaults[i])
+    end
+  end
+  return limits
+end
+
 -- A token bucket holding `limit` tokens that refills fully over `period_ms`. Its
 -- level is kept in token-milliseconds (one token = period_ms units), so refills
--- of `limit` units per millisecond stay exact integers.
-local function open_bucket(state_key, name, limit, period_ms, now)
+-- of `limit` units per millisecond stay exact integers. `stored_level` and
+-- `stored_at` are the bucket's fields as read from its hash (nil when absent).
+local function bucket_from(name, limit, period_ms, now, stored_level, stored_at)
   if limit == nil then return nil end
   local capacity = limit * period_ms
-  local level = tonumber(redis.call('HGET', state_key, name))
+  local level = tonumber(stored_level)
   if level == nil then
     level = capacity
   else
-    local at = num(redis.call('HGET', state_key, name .. '_at'), now)
+    local at = num(stored_at, now)
     level = math.min(capacity, level + math.max(now - at, 0) * limit)
   end
   return { name = name, limit = limit, period = period_ms, capacity = capacity, level = level }
 end
 
-local function save_bucket(state_key, bucket, now)
-  redis.call('HSET', state_key, bucket.name, int(bucket.level), bucket.name .. '_at', int(now))
+-- Save the buckets of `buckets` that are not nil (the list may have holes up
+-- to `count`) in one write.
+local function save_buckets(state_key, buckets, count, now)
+  local fields = {}
+  for i = 1, count do
+    local bucket = buckets[i]
+    if bucket then
+      fields[#fields + 1] = bucket.name
+      fields[#fields + 1] = int(bucket.level)
+      fields[#fields + 1] = bucket.name .. '_at'
+      fields[#fields + 1] = int(now)
+    end
+  end
+  if #fields > 0 then redis.call('HSET', state_key, unpack(fields)) end
 end
 
 -- Milliseconds until `bucket` holds `tokens` more than now; 0 when it does.

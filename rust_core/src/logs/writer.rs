@@ -19,7 +19,13 @@ const ATTEMPTS: u32 = 16;
 const MS_PER_DAY: u64 = 86_400_000;
 
 /// The append script, shared with Python as `native.log_append_script()`.
-pub const APPEND_SCRIPT: &str = include_str!("append.lua");
+/// `append_lib.lua` holds the function that writes an entry, which the
+/// settlement script also runs.
+pub const APPEND_SCRIPT: &str = concat!(
+    include_str!("append_lib.lua"),
+    "\n",
+    include_str!("append.lua")
+);
 
 fn script() -> &'static redis::Script {
     static SCRIPT: OnceLock<redis::Script> = OnceLock::new();
@@ -57,13 +63,31 @@ impl LogWriter {
         if let Some(end_user_id) = &entry.end_user_id {
             invocation.key(layout::end_user_log_index(platform, end_user_id));
         }
+        invocation.arg(if self.test_clock { "1" } else { "0" });
+        self.add_entry_args(&mut invocation, entry);
+        invocation.invoke_async(conn).await
+    }
+
+    /// Add what a script needs to write `entry` with `append_log_entry` to
+    /// `invocation`, after the script's own keys and arguments: the keys of the
+    /// platform's log stream, the request-id record and (for a call with an end
+    /// user) the end user's log index; the retention, then the entry's fields.
+    pub fn add_entry(&self, invocation: &mut redis::ScriptInvocation<'_>, entry: &Entry) {
+        let platform = &entry.platform_id;
         invocation
-            .arg(if self.test_clock { "1" } else { "0" })
-            .arg(self.retention_ms);
+            .key(layout::log_stream(platform))
+            .key(layout::log_request(platform, &entry.request_id));
+        if let Some(end_user_id) = &entry.end_user_id {
+            invocation.key(layout::end_user_log_index(platform, end_user_id));
+        }
+        self.add_entry_args(invocation, entry);
+    }
+
+    fn add_entry_args(&self, invocation: &mut redis::ScriptInvocation<'_>, entry: &Entry) {
+        invocation.arg(self.retention_ms);
         for (name, value) in entry.fields() {
             invocation.arg(name).arg(value);
         }
-        invocation.invoke_async(conn).await
     }
 
     /// Write `entry`, retrying with backoff while Redis fails. The script

@@ -1,8 +1,9 @@
 //! The Lua scripts of every money change, embedded once for both planes.
 //!
 //! Each script under `rust_core/lua/` runs as `lib.lua` followed by its own
-//! body, so the shared helpers need no second round trip and every change
-//! stays one atomic EVAL. Rust runs them through [`redis::Script`] (EVALSHA,
+//! body (settlement also gets the request-log writer's function from
+//! `rust_core/src/logs/append_lib.lua`), so the shared helpers need no second
+//! round trip and every change stays one atomic EVAL. Rust runs them through [`redis::Script`] (EVALSHA,
 //! with EVAL on `NOSCRIPT`); Python loads the same text with
 //! `native.lua_script(name)` and redis-py's `register_script`.
 
@@ -24,7 +25,18 @@ macro_rules! script {
 /// Every script by name, with the shared helpers prepended.
 pub const SOURCES: &[(&str, &str)] = &[
     script!("admit"),
-    script!("settle"),
+    // Settlement also writes the call's request-log entry, with the log
+    // writer's own function.
+    (
+        "settle",
+        concat!(
+            include_str!("../../lua/lib.lua"),
+            "\n",
+            include_str!("../logs/append_lib.lua"),
+            "\n",
+            include_str!("../../lua/settle.lua")
+        ),
+    ),
     script!("budget_read"),
     script!("budget_create"),
     script!("budget_update"),

@@ -4,12 +4,14 @@
 //! and the provider cost from the wallet (each with a ledger entry, and with a
 //! low-balance event when a threshold is crossed), and corrects the
 //! tokens-per-minute bucket by the difference between the admission estimate
-//! and the tokens used.
+//! and the tokens used. Given a log entry, the same run also writes the call's
+//! request-log entry, which saves a second script call per call.
 
 use serde::Deserialize;
 
 use super::keys::CallKeys;
 use super::scripts;
+use crate::logs::{Entry, LogWriter};
 
 /// What settlement needs to know about one finished call.
 #[derive(Clone, Debug)]
@@ -29,6 +31,8 @@ pub struct SettleRequest<'a> {
     /// Reason written on the ledger entries, such as the model name.
     pub reason: &'a str,
     pub test_clock: bool,
+    /// The call's request-log entry and its writer, to write it in the same run.
+    pub log: Option<(&'a LogWriter, &'a Entry)>,
 }
 
 /// Balances after settlement.
@@ -38,6 +42,9 @@ pub struct Settled {
     pub charged_nanos: u64,
     pub budget_balance_nanos: Option<i64>,
     pub wallet_balance_nanos: i64,
+    /// The stream id of the request-log entry; `None` when none was asked for
+    /// or its write failed, so that the caller writes it on its own.
+    pub log_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +52,8 @@ struct Reply {
     charged_nano: String,
     budget_balance_nano: Option<String>,
     wallet_balance_nano: String,
+    #[serde(default)]
+    log_id: Option<String>,
 }
 
 fn parse_error(what: &str, detail: String) -> redis::RedisError {
@@ -68,6 +77,7 @@ fn parse_reply(raw: &str) -> redis::RedisResult<Settled> {
             .map(number)
             .transpose()?,
         wallet_balance_nanos: number(&reply.wallet_balance_nano)?,
+        log_id: reply.log_id,
     })
 }
 
@@ -79,7 +89,8 @@ pub async fn settle<C: redis::aio::ConnectionLike>(
     request: &SettleRequest<'_>,
 ) -> redis::RedisResult<Settled> {
     let keys = CallKeys::new(request.platform_id, request.end_user_id);
-    let raw: String = scripts::settle()
+    let mut invocation = scripts::settle().prepare_invoke();
+    invocation
         .key(&keys.money_settings)
         .key(&keys.budget)
         .key(&keys.budget_holds)
@@ -103,9 +114,11 @@ pub async fn settle<C: redis::aio::ConnectionLike>(
         .arg(request.charge_nanos)
         .arg(request.token_estimate)
         .arg(request.tokens_used)
-        .arg(request.reason)
-        .invoke_async(conn)
-        .await?;
+        .arg(request.reason);
+    if let Some((writer, entry)) = request.log {
+        writer.add_entry(&mut invocation, entry);
+    }
+    let raw: String = invocation.invoke_async(conn).await?;
     parse_reply(&raw)
 }
 
@@ -124,5 +137,11 @@ mod tests {
         let without = parse_reply(r#"{"charged_nano":"0","wallet_balance_nano":"7"}"#).unwrap();
         assert_eq!(without.budget_balance_nanos, None);
         assert_eq!(without.wallet_balance_nanos, 7);
+        assert_eq!(without.log_id, None);
+        let logged = parse_reply(
+            r#"{"charged_nano":"0","wallet_balance_nano":"7","log_id":"1700000000000-0"}"#,
+        )
+        .unwrap();
+        assert_eq!(logged.log_id.as_deref(), Some("1700000000000-0"));
     }
 }

@@ -6,9 +6,10 @@
 //! call's maximum cost (see `money::admission`). [`settle`] runs exactly once
 //! per admitted call, after its last byte, with the final usage (or an
 //! estimate when the stream was cut) and the outcome: it prices the usage,
-//! debits budget and wallet, releases the reservations and corrects the
-//! tokens-per-minute bucket in one script run, then records metrics and the
-//! call's log line from one [`CallRecord`].
+//! records its metrics, then debits budget and wallet, releases the
+//! reservations, corrects the tokens-per-minute bucket and writes the
+//! request-log entry in one script run, and logs the call's line, all from
+//! one [`CallRecord`].
 //!
 //! The [`Settlement`] guard makes "exactly once" hold on every path: the
 //! handler or the stream relay calls [`Settlement::finish`], and a guard
@@ -215,7 +216,8 @@ pub async fn admit(state: &AppState, call: &Call) -> Result<Admission, GatewayEr
     })
 }
 
-/// Settle a finished call: debit its cost, then record its metrics and its log line.
+/// Settle a finished call: record its metrics, debit its cost and write its
+/// request-log entry, then log its line.
 pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outcome: Outcome) {
     let prices = prices(&call.model);
     let mut record = CallRecord {
@@ -226,6 +228,10 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
         call,
         outcome,
     };
+    record_metrics(&state, &record);
+    // The entry does not depend on the settlement's result, so the settlement
+    // script writes it in the same run.
+    let entry = logs::Entry::settled(&record);
     let usage = &record.outcome.usage;
     let request = SettleRequest {
         platform_id: &record.call.platform_id,
@@ -239,10 +245,15 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
         tokens_used: usage.prompt_tokens.saturating_add(usage.completion_tokens),
         reason: &record.call.model.id,
         test_clock: state.config.test_clock,
+        log: Some((&state.logs, &entry)),
     };
     let mut conn = state.redis.clone();
+    let mut logged = false;
     match money::settle(&mut conn, &request).await {
-        Ok(settled) => record.charged_nanos = Some(settled.charged_nanos),
+        Ok(settled) => {
+            record.charged_nanos = Some(settled.charged_nanos);
+            logged = settled.log_id.is_some();
+        }
         Err(err) => tracing::error!(
             request_id = %record.call.request_id,
             platform_id = %record.call.platform_id,
@@ -253,9 +264,13 @@ pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outc
             "settlement failed; the call's reservations expire on their own"
         ),
     }
-    record_metrics(&state, &record);
     log_call(&record, &admission);
-    logs::write(&state, &logs::Entry::settled(&record)).await;
+    if !logged {
+        // Settlement failed or could not write the entry: write it on its own,
+        // with retries. A write that did happen behind a lost reply is found
+        // by its request id and not repeated.
+        logs::write(&state, &entry).await;
+    }
 }
 
 fn record_metrics(state: &AppState, record: &CallRecord) {
