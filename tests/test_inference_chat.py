@@ -232,6 +232,23 @@ def test_unconfigured_provider_named(llm: openai.OpenAI) -> None:
     assert "anthropic" in raised.value.message
 
 
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_output_limit_above_model_rejected(llm: openai.OpenAI, field: str) -> None:
+    # gpt-4o-mini returns at most 16,384 tokens (the shipped catalog).
+    limit: dict[str, int] = {field: 10**12}
+    with pytest.raises(openai.BadRequestError) as raised:
+        llm.chat.completions.create(model="gpt-4o-mini", messages=ask("hi"), **limit)  # type: ignore[call-overload]
+    assert raised.value.status_code == 400
+    assert raised.value.code == "invalid_request"
+    assert raised.value.param == field
+    assert "16384" in raised.value.message
+
+
+def test_output_limit_at_model_maximum_allowed(llm: openai.OpenAI) -> None:
+    reply = llm.chat.completions.create(model="gpt-4o-mini", messages=ask("hi"), max_tokens=16_384)
+    assert reply.choices[0].finish_reason == "stop"
+
+
 def test_disabled_provider_not_configured(
     gateway: Gateway, tenancy: TenancyWriter, simulator: Simulator
 ) -> None:

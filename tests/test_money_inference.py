@@ -282,10 +282,10 @@ def test_ledgers_sum_after_mixed_run(money: Money, gateway: Gateway, caller: Cal
         # OpenAI: cached prompt tokens at the cached price.
         ("openai", "gpt-4o-mini", {"prompt": 2000, "cached": 1000, "completion": 500},
          1000 * 150 + 1000 * 75 + 500 * 600),
-        # Anthropic: cache reads at the cached price, cache writes at the input price.
+        # Anthropic: cache reads at the cached price, cache writes at 1.25 times input.
         ("anthropic", "claude-haiku-4-5",
          {"prompt": 1300, "cached": 1000, "cache_write": 200, "completion": 50},
-         100 * 1000 + 1000 * 100 + 200 * 1000 + 50 * 5000),
+         100 * 1000 + 1000 * 100 + 200 * 1250 + 50 * 5000),
         # Gemini: thinking tokens are output tokens.
         ("google", "gemini-2.5-flash", {"prompt": 400, "completion": 120, "reasoning": 100},
          400 * 300 + 120 * 2500),

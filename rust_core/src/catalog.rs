@@ -15,14 +15,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::error::GatewayError;
-use crate::translate::{Provider, Usage};
+use crate::money::Prices;
+use crate::translate::Provider;
 
 const SHIPPED: &str = include_str!("../catalog/models.toml");
 
 /// Output limit used when an entry gives no `default_max_tokens`, capped by the model's own limit.
 const DEFAULT_MAX_TOKENS_CAP: u32 = 4096;
 const NANOS_PER_USD: u64 = 1_000_000_000;
-const TOKENS_PER_PRICE_UNIT: u128 = 1_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -51,6 +51,8 @@ pub struct ModelInfo {
     pub input_nanos: u64,
     /// Nano-USD per million prompt tokens read from the provider's cache.
     pub cached_input_nanos: u64,
+    /// Nano-USD per million prompt tokens written to the provider's cache.
+    pub cache_write_nanos: u64,
     /// Nano-USD per million completion tokens.
     pub output_nanos: u64,
     pub context_window: u32,
@@ -59,15 +61,14 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// Compute the exact cost of `usage` in nano-USD, rounded up to the next nano-USD.
-    pub fn cost_nanos(&self, usage: &Usage) -> u64 {
-        let cached = usage.cached_tokens.min(usage.prompt_tokens);
-        let uncached = usage.prompt_tokens - cached;
-        let scaled = u128::from(uncached) * u128::from(self.input_nanos)
-            + u128::from(cached) * u128::from(self.cached_input_nanos)
-            + u128::from(usage.completion_tokens) * u128::from(self.output_nanos);
-        let cost = scaled.div_ceil(TOKENS_PER_PRICE_UNIT);
-        u64::try_from(cost).unwrap_or(u64::MAX)
+    /// The model's prices, for pricing a call's usage with `money::cost_nanos`.
+    pub fn prices(&self) -> Prices {
+        Prices {
+            input: self.input_nanos,
+            cached_input: self.cached_input_nanos,
+            cache_write: Some(self.cache_write_nanos),
+            output: self.output_nanos,
+        }
     }
 }
 
@@ -104,6 +105,7 @@ struct RawEntry {
     upstream_id: Option<String>,
     input: Option<RawPrice>,
     cached_input: Option<RawPrice>,
+    cache_write: Option<RawPrice>,
     output: Option<RawPrice>,
     context_window: Option<u32>,
     max_output_tokens: Option<u32>,
@@ -234,6 +236,7 @@ fn merge(entries: &mut Vec<RawEntry>, entry: RawEntry) {
         upstream_id,
         input,
         cached_input,
+        cache_write,
         output,
         context_window,
         max_output_tokens,
@@ -264,6 +267,10 @@ fn build(entry: RawEntry) -> Result<ModelInfo, String> {
         Some(_) => price("cached_input", &entry.cached_input)?,
         None => input_nanos,
     };
+    let cache_write_nanos = match &entry.cache_write {
+        Some(_) => price("cache_write", &entry.cache_write)?,
+        None => input_nanos,
+    };
     let context_window = entry.context_window.ok_or("context_window is missing")?;
     let max_output_tokens = entry
         .max_output_tokens
@@ -284,6 +291,7 @@ fn build(entry: RawEntry) -> Result<ModelInfo, String> {
         provider,
         input_nanos,
         cached_input_nanos,
+        cache_write_nanos,
         output_nanos,
         context_window,
         max_output_tokens,
@@ -294,6 +302,8 @@ fn build(entry: RawEntry) -> Result<ModelInfo, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::cost_nanos;
+    use crate::translate::Usage;
 
     fn nanos(text: &str) -> Result<u64, String> {
         usd_to_nanos(&RawPrice::Text(text.to_owned()))
@@ -408,17 +418,33 @@ mod tests {
             ..Usage::default()
         };
         // 800 * 0.15 + 200 * 0.075 + 500 * 0.60 USD per million = 435 micro-USD.
-        assert_eq!(mini.cost_nanos(&usage), 435_000);
+        assert_eq!(cost_nanos(&mini.prices(), &usage), 435_000);
         let one = Usage {
             prompt_tokens: 1,
             ..Usage::default()
         };
-        assert_eq!(mini.cost_nanos(&one), 150);
+        assert_eq!(cost_nanos(&mini.prices(), &one), 150);
         let cheap = ModelInfo {
             input_nanos: 1,
             ..ModelInfo::clone(mini)
         };
         // One nano-USD per million tokens makes one token cost a millionth of a nano-USD.
-        assert_eq!(cheap.cost_nanos(&one), 1);
+        assert_eq!(cost_nanos(&cheap.prices(), &one), 1);
+    }
+
+    #[test]
+    fn cache_writes_default_to_the_input_price() {
+        let catalog = Catalog::load(None).unwrap();
+        let mini = catalog.get("gpt-4o-mini").unwrap();
+        assert_eq!(mini.cache_write_nanos, mini.input_nanos);
+        let haiku = catalog.get("claude-haiku-4-5").unwrap();
+        // Anthropic bills five-minute cache writes at 1.25 times the input price.
+        assert_eq!(haiku.cache_write_nanos, 1_250_000_000);
+        let written = Usage {
+            prompt_tokens: 1_000_000,
+            cache_write_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        assert_eq!(cost_nanos(&haiku.prices(), &written), 1_250_000_000);
     }
 }

@@ -44,6 +44,8 @@ pub(super) struct Parsed {
     /// Whether the stream ends with the usage chunk.
     pub include_usage: bool,
     pub max_output_tokens: Option<u64>,
+    /// The request field that set `max_output_tokens`, for error messages.
+    pub max_output_param: &'static str,
     /// The number of choices requested (`n`, 1 when absent), each of which may use the whole output
     /// limit.
     pub choices: u64,
@@ -142,6 +144,7 @@ pub(super) async fn complete<R: Reply>(
     let model = state.catalog.resolve(&parsed.model)?.clone();
     attempt.model = Some(model.id.clone());
     attempt.provider = Some(model.provider);
+    check_output_limit(&parsed, &model)?;
     let configs = auth::provider_configs(&state, &caller.platform_id).await?;
     let config = configs
         .get(&model.provider)
@@ -291,6 +294,22 @@ fn not_configured(model: &ModelInfo) -> GatewayError {
     .with_param("model")
 }
 
+/// Reject an output limit above the model's own, as the providers do, before it is
+/// reserved: a limit of a trillion tokens would otherwise be refused as an empty wallet.
+fn check_output_limit(parsed: &Parsed, model: &ModelInfo) -> Result<(), GatewayError> {
+    let allowed = u64::from(model.max_output_tokens);
+    match parsed.max_output_tokens {
+        Some(limit) if limit > allowed => Err(invalid(
+            parsed.max_output_param,
+            format!(
+                "`{}` is {limit}, but `{}` returns at most {allowed} output tokens",
+                parsed.max_output_param, model.id
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn unix_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -433,10 +452,11 @@ fn parse(raw: Bytes) -> Result<Parsed, GatewayError> {
             ))
         }
     };
-    let max_output_tokens = match optional_count(&json, "max_completion_tokens")? {
-        Some(count) => Some(count),
-        None => optional_count(&json, "max_tokens")?,
-    };
+    let (max_output_tokens, max_output_param) =
+        match optional_count(&json, "max_completion_tokens")? {
+            Some(count) => (Some(count), "max_completion_tokens"),
+            None => (optional_count(&json, "max_tokens")?, "max_tokens"),
+        };
     let choices = optional_count(&json, "n")?.unwrap_or(1);
     Ok(Parsed {
         request: ChatRequest { raw, json },
@@ -444,6 +464,7 @@ fn parse(raw: Bytes) -> Result<Parsed, GatewayError> {
         stream,
         include_usage,
         max_output_tokens,
+        max_output_param,
         choices,
     })
 }

@@ -25,7 +25,7 @@ use super::AppState;
 use crate::catalog::ModelInfo;
 use crate::error::GatewayError;
 use crate::logs;
-use crate::money::{self, headers, AdmitRequest, Prices, SettleRequest};
+use crate::money::{self, headers, AdmitRequest, SettleRequest};
 use crate::translate::{Provider, Usage};
 
 /// Roughly four characters of English text make one token; used only for estimates.
@@ -133,16 +133,6 @@ pub fn estimated_usage(call: &Call, streamed_chars: usize) -> Usage {
     }
 }
 
-/// The catalog prices of `model`.
-pub fn prices(model: &ModelInfo) -> Prices {
-    Prices {
-        input: model.input_nanos,
-        cached_input: model.cached_input_nanos,
-        cache_write: None,
-        output: model.output_nanos,
-    }
-}
-
 fn hold_ttl(state: &AppState) -> u64 {
     let config = &state.config;
     let timeouts = config
@@ -189,7 +179,7 @@ fn rejection_error(rejection: money::Rejection) -> GatewayError {
 /// `wallet_insufficient`, or 429 `rate_limited`; without Redis, 503 `not_ready`.
 pub async fn admit(state: &AppState, call: &Call) -> Result<Admission, GatewayError> {
     let max_cost_nanos = money::max_cost_nanos(
-        &prices(&call.model),
+        &call.model.prices(),
         call.prompt_tokens_bound,
         call.max_output_bound,
     );
@@ -219,7 +209,7 @@ pub async fn admit(state: &AppState, call: &Call) -> Result<Admission, GatewayEr
 /// Settle a finished call: record its metrics, debit its cost and write its
 /// request-log entry, then log its line.
 pub async fn settle(state: Arc<AppState>, call: Call, admission: Admission, outcome: Outcome) {
-    let prices = prices(&call.model);
+    let prices = call.model.prices();
     let mut record = CallRecord {
         cost_nanos: money::cost_nanos(&prices, &outcome.usage),
         charge_nanos: money::charge_nanos(&prices, &outcome.usage, admission.markup_bp),

@@ -121,6 +121,7 @@ async fn create_response(
         // The Response object always reports usage, so the stream must carry it.
         include_usage: true,
         max_output_tokens: request.max_output_tokens,
+        max_output_param: "max_output_tokens",
         choices: 1,
     };
 
