@@ -3,7 +3,12 @@
 Amounts arrive as JSON numbers (or decimal strings) and are decoded exactly as
 `Decimal`, so `0.123456789` is 123456789 nano-USD with no float rounding. They
 leave as JSON numbers: a nano-USD integer divided by 10^9 is the closest double
-to the decimal value, whose shortest representation is that decimal.
+to the decimal value, whose shortest representation is that decimal when it
+has at most 15 significant digits, that is below 1,000,000 USD.
+
+NOTE: a balance between 1,000,000 and the 9,000,000 USD cap can print one
+nano-USD off, because 16 digits do not always survive a double. Redis keeps
+the exact integer.
 """
 
 from __future__ import annotations
