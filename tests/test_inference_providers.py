@@ -141,6 +141,24 @@ def test_disabling_keeps_key(
     assert raised.value.code == "provider_not_configured"
 
 
+def test_disabling_keeps_base_url(
+    tmp_path: Path, cli_env: dict[str, str], tenancy: TenancyWriter, simulator: Simulator
+) -> None:
+    caller = tenancy.caller(simulator, providers=("openai",))
+    url = simulator.base_url("openai")
+    base = ["set", "--platform", caller.platform_id, "--provider", "openai"]
+    disabled = run_providers([*base, "--disabled"], cli_env, tmp_path)
+    assert disabled.returncode == 0, disabled.stderr
+    assert json.loads(disabled.stdout)["base_url"] == url
+    enabled = run_providers(base, cli_env, tmp_path)
+    assert enabled.returncode == 0, enabled.stderr
+    assert json.loads(enabled.stdout)["base_url"] == url
+    assert json.loads(enabled.stdout)["enabled"] is True
+    reset = run_providers([*base, "--base-url", "default"], cli_env, tmp_path)
+    assert reset.returncode == 0, reset.stderr
+    assert json.loads(reset.stdout)["base_url"] is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

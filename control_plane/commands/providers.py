@@ -57,22 +57,26 @@ def store_provider_config(
     api_key: str | None,
     base_url: str | None,
     enabled: bool,
+    keep_base_url: bool = False,
 ) -> dict[str, Any]:
     """Write one provider config and publish its invalidation; return what `list` shows.
 
-    `api_key=None` keeps the stored key, so a config can be disabled or pointed elsewhere
-    without entering its key again.
+    `api_key=None` keeps the stored key and `keep_base_url` the stored base URL, so a
+    config can be disabled and enabled again without entering either again.
     """
     configs_key = native.redis_key("provider_configs", platform_id)
+    existing = client.hget(configs_key, provider)
+    stored = json.loads(existing) if existing is not None else None
     if api_key is None:
-        existing = client.hget(configs_key, provider)
-        if existing is None:
+        if stored is None:
             raise CommandError(
                 f"{provider} is not configured for platform {platform_id}; give --api-key-file"
             )
-        sealed = json.loads(existing)["api_key"]
+        sealed = stored["api_key"]
     else:
         sealed = keyring.seal(api_key.encode(), _aad(platform_id, provider))
+    if keep_base_url and stored is not None:
+        base_url = stored.get("base_url")
     record = {
         "api_key": sealed,
         "base_url": base_url,
@@ -134,7 +138,9 @@ def _add(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser
         "may be left out to keep the stored key",
     )
     set_parser.add_argument(
-        "--base-url", help="API base URL, such as a proxy's; the provider's public URL if unset"
+        "--base-url",
+        help="API base URL, such as a proxy's, or `default` for the provider's public URL; "
+        "left out, a stored config keeps its URL and a new one uses the public URL",
     )
     set_parser.add_argument(
         "--disabled", action="store_true", help="store the config but route no requests to it"
@@ -156,10 +162,12 @@ def _providers(args: argparse.Namespace, settings: Settings) -> int:
 
 def _set(args: argparse.Namespace, settings: Settings, client: redis.Redis) -> int:
     api_key = _read_key(args.api_key_file) if args.api_key_file else None
-    try:
-        base_url = check_base_url(args.base_url) if args.base_url else None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    base_url = None
+    if args.base_url not in {None, "default"}:
+        try:
+            base_url = check_base_url(args.base_url)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
     assert settings.master_key is not None  # open_store fills it in
     keyring = native.Keyring(settings.master_key, list(settings.retired_master_keys))
     shown = store_provider_config(
@@ -170,6 +178,7 @@ def _set(args: argparse.Namespace, settings: Settings, client: redis.Redis) -> i
         api_key=api_key,
         base_url=base_url,
         enabled=not args.disabled,
+        keep_base_url=args.base_url is None,
     )
     state = "enabled" if shown["enabled"] else "disabled"
     output(
