@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import GatewayFactory
+from tests.fixtures.tenancy import Tenant
 from tests.harness import Gateway, RedisServer, wait_until
 
 
@@ -100,14 +101,16 @@ def test_streams_both_ways(gateway: Gateway) -> None:
         assert b"chunk-1;" in rest
 
 
-def test_truncated_body_is_client_error(gateway: Gateway) -> None:
+def test_truncated_body_is_client_error(gateway: Gateway, tenant: Tenant) -> None:
     """A body that ends before its Content-Length is the client's fault, not an outage."""
     host, port = "127.0.0.1", gateway.ready["port"]
+    # A valid key, so the route reads the body instead of answering 401 first.
+    request = (
+        f"POST {tenant.base}/end-users HTTP/1.1\r\nHost: gw\r\n"
+        f"Authorization: Bearer {tenant.key}\r\nContent-Length: 100\r\n\r\n"
+    )
     with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /v1/platforms/plat_x/end-users HTTP/1.1\r\nHost: gw\r\n"
-            b'Content-Length: 100\r\n\r\n{"external_id"'
-        )
+        sock.sendall(request.encode() + b'{"external_id"')
         sock.shutdown(socket.SHUT_WR)
         head = read_until(sock, b"\r\n\r\n")
         headers, _, body = head.partition(b"\r\n\r\n")

@@ -118,11 +118,12 @@ def test_call_that_failed_upstream_costs_nothing(
     wait_until(lambda: money.budget_hash(user)["reserved_nano"] == "0", what="holds released")
 
 
-def test_five_streams_share_thirty_cents(money: Money, gateway: Gateway, caller: Caller) -> None:
+def test_five_streams_share_budget_for_two(money: Money, gateway: Gateway, caller: Caller) -> None:
     user = as_end_user(caller)
-    money.create_budget(user, "0.30")
-    # max_tokens makes each call's maximum cost just under 0.12 USD.
-    body = chat_body(max_tokens=199_000, latency_ms=1500, usage={"prompt": 20, "completion": 5})
+    money.create_budget(user, "0.024")
+    # 16,000 output tokens at 0.60 USD per million make each call's maximum cost just over
+    # 0.0096 USD, so the budget holds two reservations and not three.
+    body = chat_body(max_tokens=16_000, latency_ms=1500, usage={"prompt": 20, "completion": 5})
 
     def send(_: int) -> httpx.Response:
         with gateway.client() as client:
@@ -138,14 +139,14 @@ def test_five_streams_share_thirty_cents(money: Money, gateway: Gateway, caller:
     wait_until(lambda: len(usage_entries(money.budget_ledger(user))) == 2, what="settlements")
     budget = money.budget(user)
     assert budget["spent_usd"] == 2 * price(20, 5) / 1e9
-    assert budget["spent_usd"] <= 0.30
+    assert budget["spent_usd"] <= 0.024
 
 
 def test_choices_multiply_maximum_cost(money: Money, gateway: Gateway, caller: Caller) -> None:
     user = as_end_user(caller)
-    money.create_budget(user, "0.10")
-    # One choice of 100,000 tokens may cost 0.06 USD, two may cost 0.12 USD.
-    body = chat_body(stream=False, max_tokens=100_000, usage={"prompt": 10, "completion": 5})
+    money.create_budget(user, "0.015")
+    # One choice of 16,000 tokens may cost 0.0096 USD, two may cost 0.0192 USD.
+    body = chat_body(stream=False, max_tokens=16_000, usage={"prompt": 10, "completion": 5})
     with gateway.client() as client:
         rejected = chat(client, caller, {**body, "n": 2})
         served = chat(client, caller, {**body, "n": 1})
