@@ -52,13 +52,30 @@ class RequestIdMiddleware:
                 incoming = value.decode("latin-1")
         request_id = incoming if _valid_request_id(incoming) else native.new_id("req")
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
+        body_read = False
+
+        async def tracking_receive() -> Message:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableScopeHeaders(message)["x-request-id"] = request_id
+                if message["status"] >= 400 and not body_read:
+                    await drain()
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        async def drain() -> None:
+            # An error answered before the body was read (401 before a POST body, say) makes
+            # granian close the connection while the data plane is still writing the body, and
+            # the data plane then loses the answer. The body is at most `max_body_bytes`.
+            while not body_read:
+                await tracking_receive()
+
+        await self.app(scope, tracking_receive, send_with_id)
 
 
 def load_worker_settings() -> Settings:

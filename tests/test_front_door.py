@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -156,3 +157,19 @@ def test_readyz_follows_redis(gateway_factory: GatewayFactory, tmp_path_factory)
             assert wait_until(lambda: http.get("/readyz").status_code == 200, timeout=15)
     finally:
         redis.stop()
+
+
+def test_unread_bodies_keep_forwarding(gateway: Gateway, tenant: Tenant) -> None:
+    """The control plane may answer 401 without reading a body; later requests must not fail."""
+    path = f"{tenant.base}/end-users"
+
+    def post_many(worker: int) -> list[int]:
+        with httpx.Client(base_url=gateway.url, timeout=10) as client:
+            return [
+                client.post(path, json={"external_id": f"user-{worker}-{i}"}).status_code
+                for i in range(100)
+            ]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = [status for batch in pool.map(post_many, range(8)) for status in batch]
+    assert set(statuses) == {401}
