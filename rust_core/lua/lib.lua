@@ -352,8 +352,8 @@ local function effective_limit(defaults_key, override_key, field)
   return tonumber(redis.call('HGET', defaults_key, field))
 end
 
--- The same for several fields at once, in two reads; returns the limits in the
--- order of `fields` (nil for unlimited) and their count.
+-- The same for several fields at once, in at most two reads. Returns the
+-- limits in the order of `fields`, nil for unlimited.
 local function effective_limits(defaults_key, override_key, fields)
   local overrides = redis.call('HMGET', override_key, unpack(fields))
   local defaults

@@ -19,7 +19,7 @@ const ATTEMPTS: u32 = 16;
 const MS_PER_DAY: u64 = 86_400_000;
 
 /// The append script, shared with Python as `native.log_append_script()`.
-/// `append_lib.lua` holds the function that writes an entry, which the
+/// `append_lib.lua` contains the function that writes an entry, which the
 /// settlement script also runs.
 pub const APPEND_SCRIPT: &str = concat!(
     include_str!("append_lib.lua"),
@@ -68,10 +68,10 @@ impl LogWriter {
         invocation.invoke_async(conn).await
     }
 
-    /// Add what a script needs to write `entry` with `append_log_entry` to
-    /// `invocation`, after the script's own keys and arguments: the keys of the
-    /// platform's log stream, the request-id record and (for a call with an end
-    /// user) the end user's log index; the retention, then the entry's fields.
+    /// Add the keys and arguments that `append_log_entry` needs for `entry` to
+    /// `invocation`, after the script's own. The keys are the platform's log
+    /// stream, the request-id record and, for a call with an end user, the end
+    /// user's log index. The arguments are the retention, then the fields.
     pub fn add_entry(&self, invocation: &mut redis::ScriptInvocation<'_>, entry: &Entry) {
         let platform = &entry.platform_id;
         invocation

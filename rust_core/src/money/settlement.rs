@@ -42,8 +42,8 @@ pub struct Settled {
     pub charged_nanos: u64,
     pub budget_balance_nanos: Option<i64>,
     pub wallet_balance_nanos: i64,
-    /// The stream id of the request-log entry; `None` when none was asked for
-    /// or its write failed, so that the caller writes it on its own.
+    /// The stream id of the request-log entry. `None` when no entry was asked
+    /// for or its write failed, and then the caller writes it on its own.
     pub log_id: Option<String>,
 }
 
