@@ -69,9 +69,9 @@ class RequestIdMiddleware:
             await send(message)
 
         async def drain() -> None:
-            # An error answered before the body was read (401 before a POST body, say) makes
-            # granian close the connection while the data plane is still writing the body, and
-            # the data plane then loses the answer. The body is at most `max_body_bytes`.
+            # An error response sent before the body was read (a 401 before a POST body, say)
+            # makes granian close the connection while the data plane is still writing the
+            # body, so the data plane loses the response. The body is at most `max_body_bytes`.
             while not body_read:
                 await tracking_receive()
 

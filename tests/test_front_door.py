@@ -105,7 +105,7 @@ def test_streams_both_ways(gateway: Gateway) -> None:
 def test_truncated_body_is_client_error(gateway: Gateway, tenant: Tenant) -> None:
     """A body that ends before its Content-Length is the client's fault, not an outage."""
     host, port = "127.0.0.1", gateway.ready["port"]
-    # A valid key, so the route reads the body instead of answering 401 first.
+    # A valid key, so the route reads the body instead of rejecting the request first.
     request = (
         f"POST {tenant.base}/end-users HTTP/1.1\r\nHost: gw\r\n"
         f"Authorization: Bearer {tenant.key}\r\nContent-Length: 100\r\n\r\n"
@@ -160,7 +160,7 @@ def test_readyz_follows_redis(gateway_factory: GatewayFactory, tmp_path_factory)
 
 
 def test_unread_bodies_keep_forwarding(gateway: Gateway, tenant: Tenant) -> None:
-    """The control plane may answer 401 without reading a body; later requests must not fail."""
+    """The control plane may reject a request before reading its body; none may fail with 503."""
     path = f"{tenant.base}/end-users"
 
     def post_many(worker: int) -> list[int]:
