@@ -22,9 +22,3 @@ pub mod translate;
 
 #[cfg(feature = "python")]
 mod python;
-
-/// mimalloc in place of the system allocator: the hot path allocates many
-/// small, short-lived buffers across tokio's worker threads, where glibc
-/// malloc showed up as about a tenth of the data plane's CPU.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
