@@ -122,7 +122,7 @@ def test_five_streams_share_budget_for_two(money: Money, gateway: Gateway, calle
     user = as_end_user(caller)
     money.create_budget(user, "0.024")
     # 16,000 output tokens at 0.60 USD per million make each call's maximum cost just over
-    # 0.0096 USD, so the budget holds two reservations and not three.
+    # 0.0096 USD, so the budget covers two reservations and not three.
     body = chat_body(max_tokens=16_000, latency_ms=1500, usage={"prompt": 20, "completion": 5})
 
     def send(_: int) -> httpx.Response:

@@ -61,7 +61,7 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// The model's prices, for pricing a call's usage with `money::cost_nanos`.
+    /// Returns the model's prices, for pricing a call's usage with `money::cost_nanos`.
     pub fn prices(&self) -> Prices {
         Prices {
             input: self.input_nanos,
